@@ -1,0 +1,56 @@
+import Foundation
+
+/// Selects windows for `jobs`, `retry` and similar operator commands. Nil fields match everything.
+public struct JobFilter: Sendable, Hashable {
+    /// Only windows in this state.
+    public var state: JobState?
+    /// Only windows of this domain.
+    public var domain: String?
+    /// Only windows whose hour is at or after this instant.
+    public var since: Date?
+    /// Only windows whose hour is before this instant.
+    public var until: Date?
+
+    /// Creates a filter.
+    public init(state: JobState? = nil, domain: String? = nil, since: Date? = nil, until: Date? = nil) {
+        self.state = state
+        self.domain = domain
+        self.since = since
+        self.until = until
+    }
+}
+
+/// One row of the `jobs` listing.
+public struct JobSummary: Sendable, Hashable, Codable {
+    /// Row id.
+    public var id: Int64
+    /// The window.
+    public var window: Window
+    /// Current state.
+    public var state: JobState
+    /// Leases taken.
+    public var attempts: Int
+    /// Not leased before this instant.
+    public var runAt: Date
+    /// The last error, if any.
+    public var lastError: JobError?
+    /// Packages stored (or found already stored).
+    public var fileCount: Int
+    /// Their total size.
+    public var byteCount: Int64
+    /// Last state change.
+    public var updatedAt: Date
+
+    /// Creates a summary.
+    public init(id: Int64, window: Window, state: JobState, attempts: Int, runAt: Date, lastError: JobError?, fileCount: Int, byteCount: Int64, updatedAt: Date) {
+        self.id = id
+        self.window = window
+        self.state = state
+        self.attempts = attempts
+        self.runAt = runAt
+        self.lastError = lastError
+        self.fileCount = fileCount
+        self.byteCount = byteCount
+        self.updatedAt = updatedAt
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+
+/// Window counts per state.
+public struct StateCounts: Sendable, Hashable, Codable {
+    /// Waiting to be leased (including those waiting out a backoff).
+    public var pending = 0
+    /// Leased by a worker.
+    public var running = 0
+    /// Stored.
+    public var done = 0
+    /// Given up on.
+    public var failed = 0
+
+    /// Creates counts.
+    public init(pending: Int = 0, running: Int = 0, done: Int = 0, failed: Int = 0) {
+        self.pending = pending
+        self.running = running
+        self.done = done
+        self.failed = failed
+    }
+
+    /// The count for `state`.
+    public subscript(state: JobState) -> Int {
+        get {
+            switch state {
+            case .pending: pending
+            case .running: running
+            case .done: done
+            case .failed: failed
+            }
+        }
+        set {
+            switch state {
+            case .pending: pending = newValue
+            case .running: running = newValue
+            case .done: done = newValue
+            case .failed: failed = newValue
+            }
+        }
+    }
+
+    /// All windows.
+    public var total: Int { pending + running + done + failed }
+}
+
+/// One domain's line in `status`.
+public struct DomainStatus: Sendable, Hashable, Codable {
+    /// The source, e.g. `tencent-cdn`.
+    public var source: String
+    /// The domain.
+    public var domain: String
+    /// False once discovery stopped finding the domain.
+    public var active: Bool
+    /// Windows per state.
+    public var counts: StateCounts
+    /// The oldest hour not yet done, if any.
+    public var oldestOpenHour: Date?
+    /// Every hour before this instant has been planned.
+    public var plannedUntil: Date?
+
+    /// Creates a domain status line.
+    public init(source: String, domain: String, active: Bool, counts: StateCounts, oldestOpenHour: Date?, plannedUntil: Date?) {
+        self.source = source
+        self.domain = domain
+        self.active = active
+        self.counts = counts
+        self.oldestOpenHour = oldestOpenHour
+        self.plannedUntil = plannedUntil
+    }
+
+    /// How far behind the domain is at `now`: from the end of its oldest unfinished hour, zero when
+    /// every planned hour is done.
+    public func lag(at now: Date) -> TimeInterval {
+        guard let oldestOpenHour else { return 0 }
+        return max(0, now.timeIntervalSince(oldestOpenHour) - 3600)
+    }
+}
+
+/// A failed window as `status` lists it.
+public struct FailureSummary: Sendable, Hashable, Codable {
+    /// The window.
+    public var window: Window
+    /// Leases taken.
+    public var attempts: Int
+    /// Why it failed.
+    public var error: JobError
+    /// When it failed.
+    public var failedAt: Date
+
+    /// Creates a failure summary.
+    public init(window: Window, attempts: Int, error: JobError, failedAt: Date) {
+        self.window = window
+        self.attempts = attempts
+        self.error = error
+        self.failedAt = failedAt
+    }
+}
+
+/// Everything `status` shows, read in one consistent snapshot.
+public struct StatusReport: Sendable, Hashable, Codable {
+    /// Windows per state across every domain.
+    public var totals: StateCounts
+    /// Per domain, sorted by source and domain.
+    public var domains: [DomainStatus]
+    /// The most recent failures, newest first.
+    public var recentFailures: [FailureSummary]
+
+    /// Creates a report.
+    public init(totals: StateCounts, domains: [DomainStatus], recentFailures: [FailureSummary]) {
+        self.totals = totals
+        self.domains = domains
+        self.recentFailures = recentFailures
+    }
+}
