@@ -1,0 +1,37 @@
+import Foundation
+import Store
+
+/// Decides which hours to plan: pure, a function of the domains' watermarks and `now`.
+public struct WindowPlanner: Sendable, Equatable {
+    /// CDN logs are kept 30 days; planning further back would only produce failures.
+    public static let maximumLookbackHours = 720
+
+    /// How far back a domain's first plan, or a catch-up after downtime, reaches.
+    public var lookbackHours: Int
+    /// An hour is planned once it has been closed for this long (logs are published after the hour).
+    public var availabilityDelay: TimeInterval
+
+    /// Creates a planner; `lookbackHours` is clamped to 1 ... 720.
+    public init(lookbackHours: Int = 72, availabilityDelay: TimeInterval = 3600) {
+        self.lookbackHours = min(max(lookbackHours, 1), Self.maximumLookbackHours)
+        self.availabilityDelay = availabilityDelay
+    }
+
+    /// One past the newest hour that may be planned at `now`: hours before it are closed and past the
+    /// availability delay.
+    public func planningHorizon(at now: Date) -> Date {
+        now.addingTimeInterval(-availabilityDelay).startOfHour
+    }
+
+    /// The plans that bring every domain up to the planning horizon, never reaching back further than
+    /// the lookback. Domains already up to date get no plan.
+    public func plans(for domains: [PlannedDomain], at now: Date) -> [DomainPlan] {
+        let end = planningHorizon(at: now)
+        let earliest = end.addingTimeInterval(-TimeInterval(lookbackHours) * 3600)
+        return domains.compactMap { domain in
+            let first = max(domain.plannedUntil ?? earliest, earliest)
+            guard first < end else { return nil }
+            return DomainPlan(source: domain.source, domain: domain.domain, firstHour: first, endHour: end)
+        }
+    }
+}

@@ -1,0 +1,281 @@
+import Foundation
+import Jobs
+import Logging
+import ServiceLifecycle
+import Store
+import Synchronization
+
+/// How the worker pool runs windows.
+public struct WorkerPoolConfiguration: Sendable {
+    /// Windows run at once.
+    public var concurrency: Int
+    /// How long a lease lasts without a heartbeat; heartbeats come every third of it.
+    public var leaseDuration: TimeInterval
+    /// How long to wait before looking for due windows again when none were due.
+    public var pollInterval: Duration
+    /// How long a graceful shutdown waits for running windows before interrupting them.
+    public var shutdownGracePeriod: Duration
+    /// This process's lease owner name, unique per process (`host/pid/random`).
+    public var owner: String
+    /// Backoff, attempts and the publication horizon.
+    public var retryPolicy: RetryPolicy
+
+    /// Creates a configuration.
+    public init(
+        concurrency: Int = 4, leaseDuration: TimeInterval = 120, pollInterval: Duration = .seconds(1),
+        shutdownGracePeriod: Duration = .seconds(30), owner: String = LeaseOwner.current, retryPolicy: RetryPolicy = RetryPolicy()
+    ) {
+        self.concurrency = max(1, concurrency)
+        self.leaseDuration = leaseDuration
+        self.pollInterval = pollInterval
+        self.shutdownGracePeriod = shutdownGracePeriod
+        self.owner = owner
+        self.retryPolicy = retryPolicy
+    }
+}
+
+/// A bounded pool of workers: leases due windows, runs each through the transfer while heartbeating its
+/// lease, and records the outcome through the retry policy. A graceful shutdown stops leasing, lets
+/// running windows finish for a grace period, then interrupts them and hands their windows back.
+public final class WorkerPool: Service {
+    private let configuration: WorkerPoolConfiguration
+    private let store: any JobStore
+    private let transfer: any WindowTransfer
+    private let clock: any WallClock
+    private let logger: Logger
+    private let stopping = Mutex(false)
+    /// Set when the shutdown grace period ran out and running windows were cancelled: their errors are
+    /// the interruption, not a fault of the window.
+    private let interrupting = Mutex(false)
+
+    /// Creates a pool.
+    public init(configuration: WorkerPoolConfiguration, store: any JobStore, transfer: any WindowTransfer, clock: any WallClock, logger: Logger) {
+        self.configuration = configuration
+        self.store = store
+        self.transfer = transfer
+        self.clock = clock
+        self.logger = logger
+    }
+
+    private enum Event: Sendable {
+        case windowFinished
+        case tick
+        case graceExpired
+    }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await dispatch()
+        } onGracefulShutdown: {
+            self.stopping.withLock { $0 = true }
+        }
+    }
+
+    /// Asks the pool to stop leasing and finish (for callers that run it outside a ServiceGroup).
+    public func stop() {
+        stopping.withLock { $0 = true }
+    }
+
+    private func dispatch() async {
+        await withTaskGroup(of: Event.self) { group in
+            var running = 0
+            var tickerArmed = false
+            var graceArmed = false
+            while true {
+                let isStopping = stopping.withLock { $0 }
+                if isStopping {
+                    if running == 0 { break }
+                    if !graceArmed {
+                        graceArmed = true
+                        let grace = configuration.shutdownGracePeriod
+                        group.addTask { [clock] in
+                            try? await clock.sleep(for: grace)
+                            return .graceExpired
+                        }
+                    }
+                } else if running < configuration.concurrency {
+                    let claimed = await claim(limit: configuration.concurrency - running)
+                    for job in claimed {
+                        running += 1
+                        group.addTask {
+                            await self.execute(job)
+                            return .windowFinished
+                        }
+                    }
+                }
+                if !tickerArmed {
+                    tickerArmed = true
+                    let interval = configuration.pollInterval
+                    group.addTask { [clock] in
+                        try? await clock.sleep(for: interval)
+                        return .tick
+                    }
+                }
+                guard let event = await group.next() else { break }
+                switch event {
+                case .windowFinished: running -= 1
+                case .tick: tickerArmed = false
+                case .graceExpired:
+                    logger.warning("worker pool interrupting running windows at shutdown", metadata: ["pool.running": "\(running)"])
+                    interrupting.withLock { $0 = true }
+                    group.cancelAll()
+                }
+            }
+            group.cancelAll()
+        }
+    }
+
+    private func claim(limit: Int) async -> [LeasedJob] {
+        do {
+            return try await store.claimDueJobs(
+                owner: configuration.owner, limit: limit, leaseDuration: configuration.leaseDuration, now: clock.now)
+        } catch {
+            logger.error("cannot lease windows", metadata: ["error": "\(error)"])
+            return []
+        }
+    }
+
+    private enum Race: Sendable {
+        case finished(Result<TransferOutcome, any Error>)
+        case leaseLost
+        case interrupted
+    }
+
+    /// Runs one window while a sibling task renews its lease; whichever ends first decides.
+    private func execute(_ job: LeasedJob) async {
+        let metadata: Logger.Metadata = [
+            "job.id": "\(job.id)", "job.domain": "\(job.window.domain)",
+            "job.hour": "\(job.window.hour.formatted(.iso8601))", "job.attempt": "\(job.attempts)",
+        ]
+        logger.debug("window started", metadata: metadata)
+        let race = await withTaskGroup(of: Race.self) { group -> Race in
+            group.addTask {
+                do {
+                    return .finished(.success(try await self.transfer.transfer(job.window)))
+                } catch {
+                    return .finished(.failure(error))
+                }
+            }
+            group.addTask {
+                await self.keepLeased(job) ? .leaseLost : .interrupted
+            }
+            let first = await group.next() ?? .interrupted
+            group.cancelAll()
+            return first
+        }
+        // Recording runs in a task of its own: when the pool is interrupted at shutdown this task is
+        // cancelled, and the database layer refuses work in a cancelled task, yet the outcome (or the
+        // hand-back of an interrupted window) must still be written.
+        let recording = Task { try await self.record(race, of: job, metadata: metadata) }
+        do {
+            try await recording.value
+        } catch {
+            logger.error("cannot record a window's outcome; its lease will expire and it will run again",
+                         metadata: metadata.merging(["error": "\(error)"]) { $1 })
+        }
+    }
+
+    private func record(_ race: Race, of job: LeasedJob, metadata: Logger.Metadata) async throws {
+        do {
+            switch race {
+            case .leaseLost:
+                logger.warning("window lease lost; another worker may run it", metadata: metadata)
+            case .finished(.success(let outcome)):
+                try await record(outcome, of: job, metadata: metadata)
+            case .finished(.failure(let error)):
+                try await record(error, of: job, metadata: metadata, interrupted: interrupting.withLock { $0 })
+            case .interrupted:
+                try await record(CancellationError(), of: job, metadata: metadata, interrupted: true)
+            }
+        }
+    }
+
+    /// Renews the lease every third of its duration. Returns true when the lease was lost, false when
+    /// the task was cancelled.
+    private func keepLeased(_ job: LeasedJob) async -> Bool {
+        let interval = Duration.seconds(configuration.leaseDuration / 3)
+        while true {
+            do {
+                try await clock.sleep(for: interval)
+            } catch {
+                return false
+            }
+            do {
+                let now = clock.now
+                if try await !store.heartbeat(job, until: now.addingTimeInterval(configuration.leaseDuration), now: now) {
+                    return true
+                }
+            } catch {
+                logger.warning("heartbeat failed; will retry", metadata: ["job.id": "\(job.id)", "error": "\(error)"])
+            }
+        }
+    }
+
+    private func record(_ outcome: TransferOutcome, of job: LeasedJob, metadata: Logger.Metadata) async throws {
+        let now = clock.now
+        switch outcome {
+        case .stored(let files):
+            if try await store.complete(job, files: files, now: now) {
+                logger.info("window done", metadata: metadata.merging([
+                    "job.files": "\(files.count)", "job.skipped": "\(files.filter(\.skipped).count)",
+                ]) { $1 })
+            }
+        case .nothingPublished:
+            switch configuration.retryPolicy.publicationDecision(hour: job.window.hour, now: now) {
+            case .empty:
+                if try await store.complete(job, files: [], now: now) {
+                    logger.info("window done: no traffic that hour", metadata: metadata)
+                }
+            case .waitUntil(let instant):
+                let error = JobError(code: "source.not_published", message: "no log package listed yet; looking again later")
+                _ = try await store.reschedule(job, runAt: instant, error: error, consumeAttempt: false, now: now)
+                logger.debug("window not published yet", metadata: metadata)
+            }
+        }
+    }
+
+    private func record(_ error: any Error, of job: LeasedJob, metadata: Logger.Metadata, interrupted: Bool) async throws {
+        let now = clock.now
+        if interrupted {
+            // Interrupted by our own shutdown: hand the window back without spending an attempt.
+            let record = JobError(code: "worker.interrupted", message: "the service stopped while this window was running")
+            _ = try await store.reschedule(job, runAt: now, error: record, consumeAttempt: false, now: now)
+            return
+        }
+        let transferError = (error as? TransferError)
+            ?? TransferError.retryable("internal", "unexpected error: \(error)")
+        let record = JobError(code: transferError.code, message: transferError.description)
+        let decision = configuration.retryPolicy.decision(
+            afterAttempt: job.attempts, retryable: transferError.isRetryable, now: now, random: Double.random(in: 0..<1))
+        var details = metadata
+        details["error.code"] = "\(transferError.code)"
+        switch decision {
+        case .retry(let instant):
+            _ = try await store.reschedule(job, runAt: instant, error: record, consumeAttempt: true, now: now)
+            logger.info("window will be retried", metadata: details.merging(["job.retry_at": "\(instant.formatted(.iso8601))"]) { $1 })
+        case .fail:
+            _ = try await store.fail(job, error: record, now: now)
+            logger.error("window failed", metadata: details.merging(["error.message": "\(transferError.message)"]) { $1 })
+        }
+    }
+}
+
+/// Lease owner names: `host/pid/random`, so a restarted process can tell its dead predecessor's
+/// leases from those of a live process.
+public enum LeaseOwner {
+    /// This process's owner name.
+    public static let current: String = {
+        let host = ProcessInfo.processInfo.hostName
+        let pid = ProcessInfo.processInfo.processIdentifier
+        return "\(host)/\(pid)/\(UUID().uuidString.prefix(8).lowercased())"
+    }()
+
+    /// True when `owner` names a process of this host that no longer exists.
+    public static func isDeadProcessOnThisHost(_ owner: String) -> Bool {
+        let parts = owner.split(separator: "/")
+        guard parts.count == 3, String(parts[0]) == ProcessInfo.processInfo.hostName,
+              let pid = Int32(parts[1]), owner != current else { return false }
+        if pid == ProcessInfo.processInfo.processIdentifier { return true }
+        return kill(pid, 0) != 0 && errno == ESRCH
+    }
+}

@@ -1,0 +1,13 @@
+import ArgumentParser
+
+/// The `orchestrator` command: archives CDN access logs into object storage.
+@main
+struct Orchestrator: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "orchestrator",
+        abstract: "Archives CDN access logs into object storage, hour by hour, without losing any.",
+        subcommands: [
+            RunCommand.self, StatusCommand.self, RetryCommand.self, JobsCommand.self, BackfillCommand.self,
+            DemoCommand.self, /*SIMULATOR*/
+        ])
+}

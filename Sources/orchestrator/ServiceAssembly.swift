@@ -1,0 +1,92 @@
+import AsyncHTTPClient
+import Foundation
+import Jobs
+import Logging
+import Scheduler
+import ServiceLifecycle
+import Store
+
+/// Builds the running service from a configuration: the store, the CDN source, the sink, the transfer,
+/// the scheduler and the worker pool, with the HTTP client they share. The caller runs `services` in a
+/// ServiceGroup and calls `shutdown()` afterwards.
+struct ServiceAssembly {
+    let store: SQLiteJobStore
+    let httpClient: HTTPClient
+    let scheduler: SchedulerService
+    let workerPool: WorkerPool
+
+    /// The services in start order.
+    var services: [any Service] { [scheduler, workerPool] }
+
+    /// Wires everything; also clears what a crashed predecessor left behind (spool and temporary files,
+    /// leases of processes that no longer exist).
+    static func make(configuration: OrchestratorConfiguration, clock: any WallClock = SystemWallClock(), logger: Logger) async throws -> ServiceAssembly {
+        let store = try SQLiteJobStore(path: configuration.database, create: true)
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            let source = TencentCDNClient(
+                configuration: TencentCDNConfiguration(
+                    endpoint: configuration.cdn.endpoint,
+                    credentials: TencentCredentials(secretID: configuration.cdn.secretID, secretKey: configuration.cdn.secretKey, token: configuration.cdn.token),
+                    area: configuration.cdn.area,
+                    requestsPerSecond: configuration.cdn.requestsPerSecond),
+                httpClient: httpClient, logger: logger)
+            let sink = try LocalDirectorySink(directory: configuration.sink.directory)
+            let downloader = PackageDownloader(httpClient: httpClient, spoolDirectory: configuration.resolvedSpoolDirectory, logger: logger)
+            try FileManager.default.createDirectory(atPath: configuration.resolvedSpoolDirectory, withIntermediateDirectories: true)
+            try downloader.removeLeftovers()
+            _ = try sink.removeLeftovers()
+            let transfer = LogPackageTransfer(
+                source: source, downloader: downloader, sink: sink,
+                keyTemplate: try KeyTemplate(configuration.sink.keyTemplate), logger: logger)
+
+            let leaseDuration = TimeInterval(configuration.workers.leaseSeconds)
+            let retryPolicy = RetryPolicy(
+                maxAttempts: configuration.workers.maxAttempts,
+                baseDelay: TimeInterval(configuration.workers.backoffBaseSeconds),
+                maximumDelay: TimeInterval(configuration.workers.backoffCapSeconds),
+                publicationHorizon: TimeInterval(configuration.schedule.publicationHorizonMinutes * 60))
+            let scheduler = SchedulerService(
+                configuration: SchedulerConfiguration(
+                    source: TencentSource.name,
+                    tickInterval: TimeInterval(configuration.schedule.tickSeconds),
+                    planner: WindowPlanner(
+                        lookbackHours: configuration.schedule.lookbackHours,
+                        availabilityDelay: TimeInterval(configuration.schedule.availabilityDelayMinutes * 60)),
+                    domains: configuration.cdn.domains,
+                    discoveryInterval: TimeInterval(configuration.cdn.discoveryMinutes * 60),
+                    leaseDuration: leaseDuration, maxAttempts: configuration.workers.maxAttempts),
+                store: store, source: source, clock: clock, logger: logger)
+            let workerPool = WorkerPool(
+                configuration: WorkerPoolConfiguration(
+                    concurrency: configuration.workers.concurrency, leaseDuration: leaseDuration, retryPolicy: retryPolicy),
+                store: store, transfer: transfer, clock: clock, logger: logger)
+            try await releaseLeasesOfDeadProcesses(store: store, maxAttempts: configuration.workers.maxAttempts, now: clock.now, logger: logger)
+            return ServiceAssembly(store: store, httpClient: httpClient, scheduler: scheduler, workerPool: workerPool)
+        } catch {
+            try? await httpClient.shutdown()
+            throw error
+        }
+    }
+
+    /// A crashed predecessor on this host cannot renew its leases: hand its windows back now rather
+    /// than after the lease runs out.
+    private static func releaseLeasesOfDeadProcesses(store: SQLiteJobStore, maxAttempts: Int, now: Date, logger: Logger) async throws {
+        for owner in try await store.leaseOwners() where LeaseOwner.isDeadProcessOnThisHost(owner) {
+            let released = try await store.releaseLeases(ownedBy: owner, maxAttempts: maxAttempts, now: now)
+            logger.warning("released the leases of a process that is gone", metadata: ["lease.owner": "\(owner)", "lease.released": "\(released)"])
+        }
+    }
+
+    /// Closes the HTTP client and the database.
+    func shutdown() async {
+        try? await httpClient.shutdown()
+        try? store.close()
+    }
+}
+
+/// Names of the pull source.
+enum TencentSource {
+    /// The `source` column of Tencent CDN windows.
+    static let name = "tencent-cdn"
+}

@@ -1,0 +1,118 @@
+import Foundation
+import Store
+
+/// Renders `status` and `jobs` output: aligned tables for people, JSON for scripts.
+enum StatusFormatter {
+    /// The `status` table.
+    static func table(_ report: StatusReport, database: String, now: Date) -> String {
+        var lines: [String] = []
+        let totals = report.totals
+        lines.append("database \(database) at \(iso(now))")
+        lines.append("windows: \(totals.done) done, \(totals.pending) pending, \(totals.running) running, \(totals.failed) failed (\(totals.total) in all)")
+        lines.append("")
+        var rows = [["DOMAIN", "SOURCE", "DONE", "PENDING", "RUNNING", "FAILED", "LAG", "PLANNED UNTIL"]]
+        for domain in report.domains {
+            rows.append([
+                domain.domain + (domain.active ? "" : " (inactive)"), domain.source,
+                "\(domain.counts.done)", "\(domain.counts.pending)", "\(domain.counts.running)", "\(domain.counts.failed)",
+                duration(domain.lag(at: now)), domain.plannedUntil.map(iso) ?? "-",
+            ])
+        }
+        lines.append(contentsOf: align(rows, rightAligned: 2...6))
+        if report.domains.isEmpty {
+            lines.append("(no domains yet: the service plans them on its first tick)")
+        }
+        if !report.recentFailures.isEmpty {
+            lines.append("")
+            lines.append("recent failures (retry with `orchestrator retry --failed`):")
+            for failure in report.recentFailures {
+                lines.append("  \(iso(failure.window.hour))  \(failure.window.domain)  attempts \(failure.attempts)  \(failure.error.code): \(failure.error.message)")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The `status --json` object: `jobs` with the four counts, `domains` with the same per domain.
+    static func json(_ report: StatusReport, database: String, now: Date) throws -> String {
+        let object: [String: Any] = [
+            "database": database,
+            "generated_at": iso(now),
+            "jobs": counts(report.totals),
+            "domains": report.domains.map { domain -> [String: Any] in
+                var entry = counts(domain.counts)
+                entry["domain"] = domain.domain
+                entry["source"] = domain.source
+                entry["active"] = domain.active
+                entry["lag_seconds"] = Int(domain.lag(at: now))
+                entry["oldest_open_hour"] = domain.oldestOpenHour.map(iso) ?? NSNull()
+                entry["planned_until"] = domain.plannedUntil.map(iso) ?? NSNull()
+                return entry
+            },
+            "recent_failures": report.recentFailures.map { failure -> [String: Any] in
+                [
+                    "domain": failure.window.domain, "source": failure.window.source, "hour": iso(failure.window.hour),
+                    "attempts": failure.attempts, "error_code": failure.error.code, "error_message": failure.error.message,
+                    "failed_at": iso(failure.failedAt),
+                ]
+            },
+        ]
+        return try serialize(object)
+    }
+
+    /// The `jobs` table.
+    static func table(_ jobs: [JobSummary]) -> String {
+        var rows = [["ID", "HOUR", "DOMAIN", "STATE", "ATTEMPTS", "FILES", "BYTES", "LAST ERROR"]]
+        for job in jobs {
+            rows.append([
+                "\(job.id)", iso(job.window.hour), job.window.domain, job.state.rawValue, "\(job.attempts)",
+                "\(job.fileCount)", "\(job.byteCount)", job.lastError.map { "\($0.code): \($0.message)" } ?? "",
+            ])
+        }
+        return (align(rows, rightAligned: 4...6) + (jobs.isEmpty ? ["(no windows match)"] : [])).joined(separator: "\n")
+    }
+
+    /// The `jobs --json` array.
+    static func json(_ jobs: [JobSummary]) throws -> String {
+        try serialize(jobs.map { job -> [String: Any] in
+            [
+                "id": job.id, "source": job.window.source, "domain": job.window.domain, "hour": iso(job.window.hour),
+                "state": job.state.rawValue, "attempts": job.attempts, "run_at": iso(job.runAt),
+                "files": job.fileCount, "bytes": job.byteCount, "updated_at": iso(job.updatedAt),
+                "last_error_code": job.lastError?.code ?? NSNull(), "last_error_message": job.lastError?.message ?? NSNull(),
+            ]
+        })
+    }
+
+    private static func counts(_ counts: StateCounts) -> [String: Any] {
+        ["pending": counts.pending, "running": counts.running, "done": counts.done, "failed": counts.failed]
+    }
+
+    private static func serialize(_ object: Any) throws -> String {
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func iso(_ date: Date) -> String {
+        date.formatted(.iso8601)
+    }
+
+    /// `2h 5m`, `3d 4h`, `0m`.
+    static func duration(_ seconds: TimeInterval) -> String {
+        let minutes = Int(seconds / 60)
+        if minutes < 60 { return "\(minutes)m" }
+        let hours = minutes / 60
+        if hours < 48 { return "\(hours)h \(minutes % 60)m" }
+        return "\(hours / 24)d \(hours % 24)h"
+    }
+
+    private static func align(_ rows: [[String]], rightAligned: ClosedRange<Int>) -> [String] {
+        guard let columns = rows.first?.count else { return [] }
+        let widths = (0..<columns).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { column, cell in
+                let padding = String(repeating: " ", count: widths[column] - cell.count)
+                return rightAligned.contains(column) ? padding + cell : cell + padding
+            }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }
+    }
+}
