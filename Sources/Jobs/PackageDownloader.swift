@@ -1,0 +1,193 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+
+/// Downloads log packages into a spool directory, checking them on the way.
+///
+/// The body streams straight to a new `<random>.part` file (mode 0600) while CRC-64, MD5 and SHA-256 are
+/// computed and the gzip data is inflated and discarded, so memory stays bounded whatever the package size.
+/// A package is returned only if the status was 200, its length matches `Content-Length` and the listed
+/// size, and it is complete, intact gzip; the file is fsync'd before `download` returns. On any failure
+/// the partial file is deleted.
+///
+/// Error codes (`TransferError`), all retryable because a fresh listing brings a fresh link and a fresh
+/// copy; the job's attempt limit ends a package that stays broken:
+/// - `download.http_status`: not 200. 403/404 on a package link usually means the link expired.
+/// - `download.truncated`: the body ended before `Content-Length` bytes.
+/// - `download.size_mismatch`: the length differs from `Content-Length` or from `LogPackage.announcedSize`
+///   (a listing taken before the package last grew).
+/// - `download.corrupt_gzip`: not complete, intact gzip (see `GzipVerifier`).
+/// - `download.network`: connection failures and timeouts.
+/// - `download.spool`: the spool file could not be written (disk full, permissions).
+///
+/// One exception is permanent: `download.invalid_url`, a link that is not an http(s) URL.
+/// A cancelled task gets `CancellationError`. Logs show the URL's path only: its query carries a signature.
+public struct PackageDownloader: Sendable {
+    /// The client that fetches package links.
+    public let httpClient: HTTPClient
+    /// Where `.part` files are written; created (0700) when missing.
+    public let spoolDirectory: String
+    /// The whole download, body included, must finish within this time.
+    public let timeout: Duration
+    private let logger: Logger
+
+    /// Creates a downloader; nothing is touched until the first call.
+    public init(httpClient: HTTPClient, spoolDirectory: String, logger: Logger, timeout: Duration = .seconds(600)) {
+        self.httpClient = httpClient
+        self.spoolDirectory = spoolDirectory
+        self.logger = logger
+        self.timeout = timeout
+    }
+
+    /// Streams `package` to a new spool file and returns it with its digests.
+    ///
+    /// Throws `TransferError` (see the type's documentation) or `CancellationError`.
+    /// The caller owns the returned file and deletes it once the package is stored.
+    public func download(_ package: LogPackage) async throws -> SpooledFile {
+        guard let url = URL(string: package.url), let scheme = url.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", url.host != nil
+        else {
+            throw TransferError.permanent(
+                "download.invalid_url", "the link of package \(package.name) is not an http(s) URL")
+        }
+        var logger = self.logger
+        logger[metadataKey: "package.name"] = "\(package.name)"
+        logger[metadataKey: "package.area"] = "\(package.area)"
+        logger[metadataKey: "http.path"] = "\(url.path)"
+
+        let path: String
+        let descriptor: Int32
+        do {
+            try FileIO.makeDirectories(spoolDirectory, mode: 0o700)
+            path = spoolDirectory + "/" + FileIO.randomName() + ".part"
+            descriptor = try FileIO.createExclusive(path, mode: 0o600)
+        } catch {
+            throw TransferError.retryable("download.spool", "cannot create a spool file: \(error)")
+        }
+        logger.debug("Downloading package", metadata: ["spool.path": "\(path)"])
+        var open = true
+        do {
+            let file = try await receive(package, into: descriptor, path: path)
+            open = false
+            try FileIO.closeDescriptor(descriptor, path: path)
+            logger.debug("Downloaded package", metadata: ["download.bytes": "\(file.size)", "download.crc64": "\(file.crc64)"])
+            return file
+        } catch {
+            if open { try? FileIO.closeDescriptor(descriptor, path: path) }
+            FileIO.removeIfPresent(path)
+            let failure = Self.classify(error)
+            if let transfer = failure as? TransferError {
+                logger.debug("Download failed", metadata: ["error.code": "\(transfer.code)", "error.message": "\(transfer.message)"])
+            }
+            throw failure
+        }
+    }
+
+    /// Removes `.part` files a crashed process left in the spool directory, creating it if missing.
+    ///
+    /// Call at start-up, before any download: it would delete a running download's file.
+    public func removeLeftovers() throws {
+        do {
+            try FileIO.makeDirectories(spoolDirectory, mode: 0o700)
+        } catch {
+            throw TransferError.permanent("download.spool", "cannot create the spool directory: \(error)")
+        }
+        let names = try FileManager.default.contentsOfDirectory(atPath: spoolDirectory)
+        var removed = 0
+        for name in names where name.hasSuffix(".part") {
+            FileIO.removeIfPresent(spoolDirectory + "/" + name)
+            removed += 1
+        }
+        if removed > 0 {
+            logger.info("Removed leftover spool files", metadata: ["spool.removed": "\(removed)"])
+        }
+    }
+
+    // MARK: - Implementation
+
+    /// Fetches `package`, writing the body to `descriptor` and checking it; fsyncs before returning.
+    private func receive(_ package: LogPackage, into descriptor: Int32, path: String) async throws -> SpooledFile {
+        var request = HTTPClientRequest(url: package.url)
+        request.method = .GET
+        // No logger passed on purpose: AsyncHTTPClient's logs could carry the signed query.
+        let response = try await httpClient.execute(request, timeout: Self.timeAmount(timeout))
+        guard response.status == .ok else {
+            let status = Int(response.status.code)
+            let hint = status == 403 || status == 404 ? " (the link has probably expired; list again)" : ""
+            throw TransferError.retryable(
+                "download.http_status", "package \(package.name) answered HTTP \(status)\(hint)", httpStatus: status)
+        }
+        let contentLength = response.headers.first(name: "content-length").flatMap { Int64($0) }
+        if let contentLength, let announced = package.announcedSize, contentLength != announced {
+            throw Self.sizeMismatch(package, "Content-Length is \(contentLength) but the listing said \(announced)")
+        }
+
+        var digests = StreamingDigests()
+        var verifier = try GzipVerifier()
+        var iterator = response.body.makeAsyncIterator()
+        while true {
+            let next: ByteBuffer?
+            do {
+                next = try await iterator.next()
+            } catch {
+                throw Self.bodyFailure(error, package: package, received: digests.byteCount, expected: contentLength)
+            }
+            guard let buffer = next else { break }
+            try buffer.withUnsafeReadableBytes { bytes in
+                try FileIO.writeAll(descriptor, bytes, path: path)
+                digests.update(bytes)
+                try verifier.update(bytes)
+            }
+            if let contentLength, digests.byteCount > contentLength {
+                throw Self.sizeMismatch(package, "the body is longer than its Content-Length \(contentLength)")
+            }
+        }
+
+        let received = digests.byteCount
+        if let contentLength, received < contentLength {
+            throw TransferError.retryable(
+                "download.truncated", "package \(package.name) ended after \(received) of \(contentLength) bytes")
+        }
+        if let announced = package.announcedSize, received != announced {
+            throw Self.sizeMismatch(package, "received \(received) bytes but the listing said \(announced)")
+        }
+        try verifier.finish()
+        try FileIO.synchronize(descriptor, path: path)
+        return digests.spooledFile(at: path)
+    }
+
+    /// The error for a body that failed part-way.
+    private static func bodyFailure(_ error: any Error, package: LogPackage, received: Int64, expected: Int64?) -> any Error {
+        if error is CancellationError || Task.isCancelled { return CancellationError() }
+        if let expected, received < expected {
+            return TransferError.retryable(
+                "download.truncated",
+                "package \(package.name) ended after \(received) of \(expected) bytes: \(error)")
+        }
+        return TransferError.retryable("download.network", "downloading package \(package.name) failed: \(error)")
+    }
+
+    /// Maps any failure to `TransferError` or `CancellationError`.
+    private static func classify(_ error: any Error) -> any Error {
+        switch error {
+        case let error as TransferError: return error
+        case is CancellationError: return error
+        case let error as FileIOError: return TransferError.retryable("download.spool", "writing the spool file failed: \(error)")
+        default:
+            if Task.isCancelled { return CancellationError() }
+            return TransferError.retryable("download.network", "the download failed: \(error)")
+        }
+    }
+
+    /// A `download.size_mismatch` error.
+    private static func sizeMismatch(_ package: LogPackage, _ detail: String) -> TransferError {
+        .retryable("download.size_mismatch", "package \(package.name): \(detail)")
+    }
+
+    /// `duration` in NIO's unit.
+    private static func timeAmount(_ duration: Duration) -> TimeAmount {
+        let (seconds, attoseconds) = duration.components
+        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}
