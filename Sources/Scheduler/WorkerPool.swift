@@ -71,6 +71,23 @@ public final class WorkerPool: Service {
         }
     }
 
+    /// Leases and runs due windows, `concurrency` at a time, until none is due; returns how many ran.
+    /// For tests and one-shot tools: the service uses `run()`.
+    @discardableResult
+    public func runUntilIdle() async -> Int {
+        var ran = 0
+        while true {
+            let claimed = await claim(limit: configuration.concurrency)
+            guard !claimed.isEmpty else { return ran }
+            await withTaskGroup(of: Void.self) { group in
+                for job in claimed {
+                    group.addTask { await self.execute(job) }
+                }
+            }
+            ran += claimed.count
+        }
+    }
+
     /// Asks the pool to stop leasing and finish (for callers that run it outside a ServiceGroup).
     public func stop() {
         stopping.withLock { $0 = true }
