@@ -1,0 +1,106 @@
+import Foundation
+import Jobs
+import Testing
+@testable import Scheduler
+@testable import Store
+
+@Suite("Worker pool outcomes")
+struct WorkerPoolTests {
+    let file = FileRecord(area: "mainland", name: "f.gz", size: 5, crc64: 1, md5: "m", sha256: "s", objectKey: "k", skipped: false)
+
+    /// The pieces of one test; holds the temporary database alive.
+    struct Fixture {
+        let store: SQLiteJobStore
+        let pool: WorkerPool
+        let clock: ManualWallClock
+        let transfer: ScriptedTransfer
+        let database: TemporaryDatabase
+    }
+
+    private func setUp(_ outcomes: [String: Result<TransferOutcome, TransferError>], maxAttempts: Int = 3, at now: Date = hour(2))
+        async throws -> Fixture
+    {
+        let database = try TemporaryDatabase()
+        let store = try database.open()
+        let clock = ManualWallClock(now: now)
+        try await store.setActiveDomains(Array(outcomes.keys), source: "tencent-cdn", now: now)
+        try await store.plan(outcomes.keys.map { DomainPlan(source: "tencent-cdn", domain: $0, firstHour: hour(0), endHour: hour(1)) }, now: now)
+        let transfer = ScriptedTransfer(outcomes)
+        let pool = WorkerPool(
+            configuration: WorkerPoolConfiguration(
+                concurrency: 2, leaseDuration: 120,
+                retryPolicy: RetryPolicy(maxAttempts: maxAttempts, baseDelay: 30, maximumDelay: 3600, jitter: 0, publicationHorizon: 3 * 3600)),
+            store: store, transfer: transfer, clock: clock, logger: quietLogger)
+        return Fixture(store: store, pool: pool, clock: clock, transfer: transfer, database: database)
+    }
+
+    private func only(_ store: SQLiteJobStore) async throws -> JobSummary {
+        try #require(try await store.jobs(matching: JobFilter(), limit: 2).first)
+    }
+
+    @Test("a stored window is done with its files")
+    func success() async throws {
+        let fixture = try await setUp(["a.example": .success(.stored([file]))])
+        let (store, pool) = (fixture.store, fixture.pool)
+        #expect(await pool.runUntilIdle() == 1)
+        let job = try await only(store)
+        #expect(job.state == .done)
+        #expect(try await store.files(ofJob: job.id) == [file])
+    }
+
+    @Test("a retryable error goes back to pending after the backoff and fails after max_attempts")
+    func retryableThenFailed() async throws {
+        let fixture = try await setUp(["a.example": .failure(.retryable("download.truncated", "short body"))])
+        let (store, pool, clock, transfer) = (fixture.store, fixture.pool, fixture.clock, fixture.transfer)
+        #expect(await pool.runUntilIdle() == 1)
+        var job = try await only(store)
+        #expect(job.state == .pending && job.attempts == 1)
+        #expect(job.runAt == clock.now.addingTimeInterval(30))
+        #expect(await pool.runUntilIdle() == 0)
+        clock.advance(by: 30)
+        #expect(await pool.runUntilIdle() == 1)
+        #expect(try await only(store).runAt == clock.now.addingTimeInterval(60))
+        clock.advance(by: 60)
+        #expect(await pool.runUntilIdle() == 1)
+        job = try await only(store)
+        #expect(job.state == .failed && job.attempts == 3)
+        #expect(job.lastError?.code == "download.truncated")
+        #expect(transfer.windowsRun.count == 3)
+    }
+
+    @Test("a permanent error fails the window at once with an actionable message")
+    func permanentFailsAtOnce() async throws {
+        let fixture = try await setUp(["a.example": .failure(.permanent("AuthFailure.SignatureFailure", "check cdn.secret_key"))])
+        let (store, pool) = (fixture.store, fixture.pool)
+        await pool.runUntilIdle()
+        let job = try await only(store)
+        #expect(job.state == .failed && job.attempts == 1)
+        #expect(job.lastError?.message.contains("cdn.secret_key") == true)
+    }
+
+    @Test("an unpublished hour waits without using attempts, then is done empty past the horizon")
+    func unpublishedThenEmpty() async throws {
+        let fixture = try await setUp(["a.example": .success(.nothingPublished)], maxAttempts: 1)
+        let (store, pool, clock) = (fixture.store, fixture.pool, fixture.clock)
+        for _ in 0..<3 {
+            await pool.runUntilIdle()
+            let job = try await only(store)
+            #expect(job.state == .pending && job.attempts == 0)
+            #expect(job.lastError?.code == "source.not_published")
+            clock.advance(by: 600)
+        }
+        clock.advance(by: 3 * 3600)
+        await pool.runUntilIdle()
+        let job = try await only(store)
+        #expect(job.state == .done && job.fileCount == 0)
+    }
+
+    @Test("the pool runs every domain's windows")
+    func severalDomains() async throws {
+        let fixture = try await setUp(["a.example": .success(.stored([])), "b.example": .success(.stored([])), "c.example": .success(.stored([]))])
+        let (store, pool, transfer) = (fixture.store, fixture.pool, fixture.transfer)
+        #expect(await pool.runUntilIdle() == 3)
+        #expect(Set(transfer.windowsRun.map(\.domain)) == ["a.example", "b.example", "c.example"])
+        #expect(try await store.status(recentFailureLimit: 0).totals == StateCounts(done: 3))
+    }
+}
