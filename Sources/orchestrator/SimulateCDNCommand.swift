@@ -1,0 +1,90 @@
+import ArgumentParser
+import CDNSimulator
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// `orchestrator simulate-cdn`: a local stand-in for the Tencent CDN API, until SIGTERM or SIGINT.
+///
+/// Prints `simulate-cdn listening on http://HOST:PORT` on stdout once bound (with the actual port when
+/// `--listen` asks for port 0), so scripts and tests can read where it is.
+struct SimulateCDNCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate-cdn",
+        abstract: "A local stand-in for the Tencent CDN API 3.0 and its log downloads.")
+
+    @Option(help: ArgumentHelp("Address to listen on; port 0 picks a free port.", valueName: "host:port"))
+    var listen = "127.0.0.1:9081"
+
+    @Option(help: ArgumentHelp("Comma-separated domains of the simulated account.", valueName: "domains"))
+    var domains = "a.example,b.example"
+
+    @Option(name: .customLong("secret-id"), help: "The SecretId requests must be signed with.")
+    var secretID = "AKIDsimulator"
+
+    @Option(name: .customLong("secret-key"), help: "The SecretKey requests must be signed with.")
+    var secretKey = "simulator-secret-key"
+
+    @Option(help: ArgumentHelp("Typical compressed size of one hourly package (each is 50-150 % of it).", valueName: "bytes"))
+    var packageBytes = 64 * 1024
+
+    @Option(help: ArgumentHelp("Fraction of API calls failing with HTTP 500 or InternalError.", valueName: "fraction"))
+    var apiErrorRate = 0.0
+
+    @Option(help: ArgumentHelp("Fraction of API calls answered with RequestLimitExceeded.", valueName: "fraction"))
+    var throttleRate = 0.0
+
+    @Option(help: ArgumentHelp("Fraction of downloads cut off after about half the bytes.", valueName: "fraction"))
+    var truncateRate = 0.0
+
+    @Option(help: ArgumentHelp("Fraction of downloads with one byte flipped.", valueName: "fraction"))
+    var corruptRate = 0.0
+
+    @Option(help: ArgumentHelp("Seeds package contents, empty hours and faults.", valueName: "n"))
+    var seed: UInt64 = 1
+
+    @Option(name: .customLong("latency-ms"), help: ArgumentHelp("Delay added to every response.", valueName: "ms"))
+    var latencyMilliseconds = 0
+
+    @Option(name: .customLong("publication-delay-minutes"), help: ArgumentHelp("Minutes after an hour ends before its package is listed.", valueName: "minutes"))
+    var publicationDelayMinutes = 30
+
+    func validate() throws {
+        _ = try address()
+        if let problem = simulatorConfiguration().validate() { throw ValidationError(problem) }
+    }
+
+    func run() async throws {
+        let (host, port) = try address()
+        let logger = Logger(label: "simulate-cdn")
+        let simulator = CDNSimulator(
+            configuration: simulatorConfiguration(), host: host, port: port, logger: logger,
+            onListening: { url in
+                // Unbuffered write: a reader of the pipe sees the line at once.
+                FileHandle.standardOutput.write(Data("simulate-cdn listening on \(url.absoluteString)\n".utf8))
+            })
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [simulator], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    /// `--listen` split into host and port; `[v6]:port` is accepted.
+    private func address() throws -> (host: String, port: Int) {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+              (0...65_535).contains(port)
+        else { throw ValidationError("--listen must be HOST:PORT with a port in 0...65535, got '\(listen)'") }
+        var host = String(listen[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { throw ValidationError("--listen must name a host, got '\(listen)'") }
+        return (host, port)
+    }
+
+    private func simulatorConfiguration() -> CDNSimulatorConfiguration {
+        CDNSimulatorConfiguration(
+            domains: domains.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
+            secretID: secretID, secretKey: secretKey, packageBytes: packageBytes,
+            apiErrorRate: apiErrorRate, throttleRate: throttleRate, truncateRate: truncateRate, corruptRate: corruptRate,
+            latency: .milliseconds(latencyMilliseconds), seed: seed,
+            publicationDelay: .seconds(publicationDelayMinutes * 60))
+    }
+}
