@@ -32,11 +32,17 @@ extension BeijingTime {
     ///
     /// Nested here because Beijing time is its main use; the TC3 signer also uses it for the UTC date.
     struct CivilTime: Equatable {
+        /// The year, e.g. 2019 (proleptic Gregorian).
         var year: Int
+        /// 1...12.
         var month: Int
+        /// 1...31.
         var day: Int
+        /// 0...23.
         var hour: Int
+        /// 0...59.
         var minute: Int
+        /// 0...59 (no leap seconds, like unix time).
         var second: Int
 
         /// The civil time `seconds` after 1970-01-01 00:00:00 (negative values are before it).

@@ -41,7 +41,10 @@ extension TencentCDNClient {
                 let delay = Self.throttleRetryDelay * (1 << (retries - 1)) * Double.random(in: 0.5...1.5)
                 logger.debug(
                     "CDN API throttled the request, retrying",
-                    metadata: ["cdn.retry": "\(retries)", "cdn.retry_delay": "\(delay)", "cdn.request_id": "\(error.requestID ?? "")"])
+                    metadata: [
+                        "cdn.retry": "\(retries)", "cdn.retry_delay": "\(delay)",
+                        "cdn.request_id": "\(error.requestID ?? "")",
+                    ])
                 try await sleep(delay)
             }
         }
@@ -106,7 +109,8 @@ extension TencentCDNClient {
             logger.debug("CDN API answer is not the expected JSON", metadata: ["cdn.error": "\(error)"])
             throw TransferError.retryable(
                 "cdn.malformed_response",
-                "the CDN API answered \(action) with a body that is not the expected JSON (\(answer.readableBytes) bytes)",
+                "the CDN API answered \(action) with a body that is not the expected JSON "
+                    + "(\(answer.readableBytes) bytes)",
                 httpStatus: status)
         }
         if let requestID = response.requestID { logger[metadataKey: "cdn.request_id"] = "\(requestID)" }
@@ -138,7 +142,8 @@ extension TencentCDNClient {
                 "cdn.response_too_large", "the answer to \(action) is larger than \(Self.maxResponseBytes) bytes")
         }
         return TransferError.retryable(
-            "cdn.network", "could not reach \(endpoint.url) for \(action): \(error); check the network and cdn.endpoint")
+            "cdn.network",
+            "could not reach \(endpoint.url) for \(action): \(error); check the network and cdn.endpoint")
     }
 
     /// `duration` as a NIO time amount, saturating instead of overflowing.

@@ -116,13 +116,16 @@ public final class TencentCDNClient: LogSource {
                 continue
             }
             guard entryHour == hour else {
-                logger.debug("Skipping a CDN log entry of another hour", metadata: ["cdn.start_time": "\(entry.startTime)"])
+                logger.debug(
+                    "Skipping a CDN log entry of another hour", metadata: ["cdn.start_time": "\(entry.startTime)"])
                 continue
             }
             guard let url = entry.logPath, !url.isEmpty,
                   let name = Self.fileName(fromLogPath: url) ?? entry.logName.flatMap({ $0.isEmpty ? nil : $0 })
             else {
-                logger.warning("Skipping a CDN log entry without a download link or name", metadata: ["cdn.start_time": "\(entry.startTime)"])
+                logger.warning(
+                    "Skipping a CDN log entry without a download link or name",
+                    metadata: ["cdn.start_time": "\(entry.startTime)"])
                 continue
             }
             let area = entry.area.flatMap { $0.isEmpty ? nil : $0 } ?? fallbackArea

@@ -12,7 +12,7 @@ struct TencentAPIResponse<Payload: Decodable>: Decodable {
         /// Tencent's explanation.
         var message: String
 
-        enum CodingKeys: String, CodingKey {
+        private enum CodingKeys: String, CodingKey {
             case code = "Code", message = "Message"
         }
     }
@@ -32,6 +32,7 @@ struct TencentAPIResponse<Payload: Decodable>: Decodable {
         case error = "Error", requestID = "RequestId"
     }
 
+    /// Decodes the envelope, and the payload only when there is no error.
     init(from decoder: any Decoder) throws {
         let outer = try decoder.container(keyedBy: OuterKeys.self)
         let inner = try outer.nestedContainer(keyedBy: InnerKeys.self, forKey: .response)
@@ -58,7 +59,7 @@ struct DescribeCdnDomainLogsRequest: Encodable {
     /// Always `access`.
     var logType = "access"
 
-    enum CodingKeys: String, CodingKey {
+    private enum CodingKeys: String, CodingKey {
         case domain = "Domain", startTime = "StartTime", endTime = "EndTime", offset = "Offset", limit = "Limit"
         case area = "Area", logType = "LogType"
     }
@@ -79,11 +80,12 @@ struct DescribeCdnDomainLogsResponse: Decodable {
         /// Size in bytes; Tencent may send null.
         var fileSize: Int64?
 
-        enum CodingKeys: String, CodingKey {
+        private enum CodingKeys: String, CodingKey {
             case startTime = "StartTime", logPath = "LogPath", area = "Area", logName = "LogName"
             case fileSize = "FileSize"
         }
 
+        /// Decodes an entry, reading `FileSize` leniently.
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             startTime = try container.decode(String.self, forKey: .startTime)
@@ -109,7 +111,7 @@ struct DescribeCdnDomainLogsResponse: Decodable {
     /// The number of entries over all pages.
     var totalCount: Int
 
-    enum CodingKeys: String, CodingKey {
+    private enum CodingKeys: String, CodingKey {
         case domainLogs = "DomainLogs", totalCount = "TotalCount"
     }
 }
@@ -121,7 +123,7 @@ struct DescribeDomainsRequest: Encodable {
     /// Domains per page, at most 1000.
     var limit: Int
 
-    enum CodingKeys: String, CodingKey {
+    private enum CodingKeys: String, CodingKey {
         case offset = "Offset", limit = "Limit"
     }
 }
@@ -135,7 +137,7 @@ struct DescribeDomainsResponse: Decodable {
         /// `online`, `offline`, `processing`, `rejected` or `closing`.
         var status: String?
 
-        enum CodingKeys: String, CodingKey {
+        private enum CodingKeys: String, CodingKey {
             case domain = "Domain", status = "Status"
         }
     }
@@ -145,7 +147,7 @@ struct DescribeDomainsResponse: Decodable {
     /// The number of domains over all pages.
     var totalNumber: Int
 
-    enum CodingKeys: String, CodingKey {
+    private enum CodingKeys: String, CodingKey {
         case domains = "Domains", totalNumber = "TotalNumber"
     }
 }
