@@ -93,7 +93,12 @@ public struct PackageDownloader: Sendable {
         } catch {
             throw TransferError.permanent("download.spool", "cannot create the spool directory: \(error)")
         }
-        let names = try FileManager.default.contentsOfDirectory(atPath: spoolDirectory)
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: spoolDirectory)
+        } catch {
+            throw TransferError.permanent("download.spool", "cannot list the spool directory \(spoolDirectory): \(error)")
+        }
         var removed = 0
         for name in names where name.hasSuffix(".part") {
             FileIO.removeIfPresent(spoolDirectory + "/" + name)
