@@ -8,6 +8,6 @@ struct Orchestrator: AsyncParsableCommand {
         abstract: "Archives CDN access logs into object storage, hour by hour, without losing any.",
         subcommands: [
             RunCommand.self, StatusCommand.self, RetryCommand.self, JobsCommand.self, BackfillCommand.self,
-            DemoCommand.self, /*SIMULATOR*/
+            DemoCommand.self, SimulateCDNCommand.self,
         ])
 }

@@ -22,7 +22,11 @@ struct ServiceAssembly {
     /// leases of processes that no longer exist).
     static func make(configuration: OrchestratorConfiguration, clock: any WallClock = SystemWallClock(), logger: Logger) async throws -> ServiceAssembly {
         let store = try SQLiteJobStore(path: configuration.database, create: true)
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        // A refused or unroutable connection fails within the connect timeout instead of being retried
+        // for the whole request deadline; the job's own retry policy takes over from there.
+        var httpConfiguration = HTTPClient.Configuration()
+        httpConfiguration.timeout = HTTPClient.Configuration.Timeout(connect: .seconds(10), read: .seconds(60))
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
         do {
             let source = TencentCDNClient(
                 configuration: TencentCDNConfiguration(
