@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Jobs", "Store", "CDNSimulator"]),
         .testTarget(name: "CDNSimulatorTests", dependencies: ["CDNSimulator", "Jobs",
             .product(name: "AsyncHTTPClient", package: "async-http-client")]),
-        .testTarget(name: "OrchestratorTests", dependencies: ["Store", "Jobs",
-            .product(name: "AsyncHTTPClient", package: "async-http-client")]),
+        .testTarget(name: "OrchestratorTests", dependencies: ["Store", "Jobs", "CDNSimulator",
+            .product(name: "Logging", package: "swift-log")]),
     ]
 )

@@ -1,0 +1,105 @@
+import CDNSimulator
+import Foundation
+import Logging
+import Store
+import Testing
+
+extension EndToEndTests {
+@Suite("Operator commands (real binary)")
+struct OperatorCommandTests {
+    @Test("status --json, backfill and retry --failed work while run is running")
+    func commandsBesideARunningService() async throws {
+        let domains = ["o1.example"]
+        let simulator = try await CDNSimulator.start(
+            configuration: CDNSimulatorConfiguration(domains: domains, packageBytes: 64 * 1024, latency: .milliseconds(150), seed: 3),
+            logger: Logger(label: "sim", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let sandbox = try ServiceSandbox(name: "operator")
+        do {
+            try sandbox.writeConfig(endpoint: simulator.baseURL, domains: domains, lookbackHours: 24, concurrency: 1)
+            let service = try Binary.startService(config: sandbox.config, log: sandbox.log)
+            try await waitUntil(timeout: 30, "the first window done") {
+                guard FileManager.default.fileExists(atPath: sandbox.database.path) else { return false }
+                let result = try Binary.run(["status", "--json", "--db", sandbox.database.path])
+                guard result.status == 0, let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any],
+                      let jobs = object["jobs"] as? [String: Int] else { return false }
+                return (jobs["done"] ?? 0) >= 1
+            }
+
+            // A domain the CDN does not know fails at once (permanent error) ...
+            let now = Date()
+            let from = ISO8601DateFormatter().string(from: now.addingTimeInterval(-5 * 3600))
+            let to = ISO8601DateFormatter().string(from: now.addingTimeInterval(-3 * 3600))
+            let backfill = try Binary.run(["backfill", "--db", sandbox.database.path, "--domain", "ghost.example", "--from", from, "--to", to])
+            #expect(backfill.status == 0, "\(backfill.stderr)")
+            try await waitUntil(timeout: 60, "the unknown domain's windows failed") {
+                let status = try Binary.run(["status", "--json", "--config", sandbox.config.path])
+                let object = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+                return ((object?["jobs"] as? [String: Int])?["failed"] ?? 0) >= 2
+            }
+
+            // ... and retry --failed requeues them while the service runs.
+            let retry = try Binary.run(["retry", "--failed", "--domain", "ghost.example", "--json", "--db", sandbox.database.path])
+            #expect(retry.status == 0, "\(retry.stderr)")
+            let requeued = (try JSONSerialization.jsonObject(with: Data(retry.stdout.utf8)) as? [String: Int])?["requeued"]
+            #expect((requeued ?? 0) >= 2)
+
+            let status = try Binary.run(["status", "--json", "--db", sandbox.database.path])
+            #expect(status.status == 0)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
+            let jobs = try #require(object["jobs"] as? [String: Int])
+            #expect(Set(jobs.keys).isSuperset(of: ["pending", "running", "done", "failed"]))
+            let perDomain = try #require(object["domains"] as? [[String: Any]])
+            #expect(perDomain.contains { $0["domain"] as? String == "o1.example" && $0["done"] is Int })
+            let table = try Binary.run(["status", "--db", sandbox.database.path])
+            #expect(table.stdout.contains("o1.example") && table.stdout.contains("ghost.example"))
+            let listed = try Binary.run(["jobs", "--state", "failed", "--json", "--db", sandbox.database.path])
+            #expect(listed.status == 0)
+            #expect(!sandbox.logTail.contains("secret-key"), "no secret in the log")
+            #expect(service.stop(with: SIGTERM) == 0)
+        } catch {
+            try? await simulator.stop()
+            Issue.record("\(error)\n\(sandbox.logTail)")
+            return
+        }
+        try await simulator.stop()
+    }
+
+    @Test("user errors print one clear line and exit non-zero")
+    func userErrors() throws {
+        let sandbox = try ServiceSandbox(name: "errors")
+        let noConfig = try Binary.run(["status"], in: sandbox.directory)
+        #expect(noConfig.status != 0)
+        #expect(noConfig.stderr.contains("no configuration"))
+
+        let missing = try Binary.run(["status", "--db", sandbox.directory.appendingPathComponent("none.sqlite").path])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("no database at"))
+
+        let garbage = sandbox.directory.appendingPathComponent("garbage.sqlite")
+        try Data(repeating: 0x41, count: 4096).write(to: garbage)
+        let notDatabase = try Binary.run(["status", "--db", garbage.path])
+        #expect(notDatabase.status != 0)
+        #expect(notDatabase.stderr.contains("cannot open the database"))
+
+        try "database: ./x.sqlite\ncdn:\n  secret_id: a\n  secret_key: b\nworkers:\n  concurrency: lots\n".write(to: sandbox.config, atomically: true, encoding: .utf8)
+        let badValue = try Binary.run(["run", "--config", sandbox.config.path])
+        #expect(badValue.status != 0)
+        #expect(badValue.stderr.contains("workers.concurrency"))
+
+        try "database: ./x.sqlite\ncdn:\n  secret_id: a\n  secret_key: b\nsink:\n  kind: ftp\n".write(to: sandbox.config, atomically: true, encoding: .utf8)
+        let badKind = try Binary.run(["run", "--config", sandbox.config.path])
+        #expect(badKind.stderr.contains("sink.kind"))
+
+        let environmentOverride = try Binary.run(["run", "--config", sandbox.config.path], environment: ["ORCHESTRATOR_SINK_KIND": "s4"])
+        #expect(environmentOverride.stderr.contains("got s4"))
+
+        let noFailed = try Binary.run(["retry", "--db", garbage.path])
+        #expect(noFailed.status != 0)
+        #expect(noFailed.stderr.contains("--failed"))
+
+        for output in [noConfig, missing, notDatabase, badValue, badKind] {
+            #expect(!output.stderr.contains("Fatal error") && !output.stderr.contains("Stack dump"))
+        }
+    }
+}
+}
