@@ -68,7 +68,7 @@ struct DownloadTests {
         }
     }
 
-    @Test("an expired or altered link is 403, a well-signed link to no package 404")
+    @Test("an expired or altered link is 403")
     func expiredLinkIsForbidden() async throws {
         let clock = ManualClock()
         try await withSimulator(testConfiguration(clock: clock)) { running, client in
@@ -83,6 +83,21 @@ struct DownloadTests {
             let expired = try await download(url)
             #expect(expired.status == 403)
             #expect(running.counters.rejected == 4)
+        }
+    }
+
+    @Test("a valid link to a package that has left the retention is 404")
+    func retiredPackageIsNotFound() async throws {
+        let clock = ManualClock()
+        var configuration = testConfiguration(clock: clock)
+        configuration.linkLifetime = .seconds(40 * 86_400)
+        try await withSimulator(configuration) { _, client in
+            // Now is 2024-05-02 11:00 Beijing: 2024-04-02 11:00 is the oldest hour kept.
+            let log = try #require(try await client.logs(from: "2024-04-02 11:00:00", to: "2024-04-02 11:59:59").logs.first)
+            let url = try #require(log["LogPath"] as? String)
+            #expect(try await download(url).status == 200)
+            clock.advance(by: 3600)
+            #expect(try await download(url).status == 404)
         }
     }
 }

@@ -3,6 +3,7 @@ import CDNSimulator
 import CZlib
 import Foundation
 import Jobs
+import Logging
 import Synchronization
 
 /// 2024-05-02 03:00:00 UTC (11:00 Beijing): the tests' default "now".
@@ -33,7 +34,9 @@ func withSimulator<Result>(
     _ configuration: CDNSimulatorConfiguration,
     _ body: (RunningSimulator, SignedClient) async throws -> Result
 ) async throws -> Result {
-    let running = try await CDNSimulator.start(configuration: configuration)
+    var logger = Logger(label: "cdn-simulator-test")
+    logger.logLevel = .warning
+    let running = try await CDNSimulator.start(configuration: configuration, logger: logger)
     let client = SignedClient(
         baseURL: running.baseURL,
         credentials: TencentCredentials(secretID: configuration.secretID, secretKey: configuration.secretKey),
