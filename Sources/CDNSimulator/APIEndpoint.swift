@@ -11,11 +11,16 @@ struct APIEndpoint: Sendable {
     /// The only API version the simulator speaks.
     static let apiVersion = "2018-06-06"
 
+    /// What the simulator serves, its clock and fault rates.
     let configuration: CDNSimulatorConfiguration
+    /// Where calls, faults and refusals are counted.
     let counters: SimulatorCounters
+    /// The actions behind the checks.
     let actions: CDNActions
+    /// The signature check.
     let verifier: TC3RequestVerifier
 
+    /// An endpoint for `configuration`, counting into `counters`.
     init(configuration: CDNSimulatorConfiguration, counters: SimulatorCounters) {
         self.configuration = configuration
         self.counters = counters

@@ -11,10 +11,14 @@ import Jobs
 ///   older than the retention are silently left out (the query is not refused), like unpublished and
 ///   empty hours.
 struct CDNActions: Sendable {
+    /// The account's domains and the package settings.
     let configuration: CDNSimulatorConfiguration
+    /// Which packages exist.
     let catalog: PackageCatalog
+    /// Signs the listed `LogPath` links.
     let links: DownloadLinkSigner
 
+    /// The actions of `configuration`'s account.
     init(configuration: CDNSimulatorConfiguration) {
         self.configuration = configuration
         catalog = PackageCatalog(configuration: configuration)

@@ -10,6 +10,7 @@ import Foundation
 struct DownloadLinkSigner: Sendable {
     private let key: SymmetricKey
 
+    /// A signer keyed by `configuration`'s secret key and seed, so links of another simulator do not work.
     init(configuration: CDNSimulatorConfiguration) {
         key = SymmetricKey(data: SHA256.hash(data: Array("download-links\n\(configuration.secretKey)\n\(configuration.seed)".utf8)))
     }

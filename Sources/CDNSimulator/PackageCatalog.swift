@@ -62,8 +62,10 @@ public struct PackageCatalog: Sendable {
     /// when it starts at or before `end` and ends after `start`), in `areas`, listed at `now`: hour
     /// ascending, mainland before overseas. Hours not yet published, out of retention or empty are left out.
     public func packages(domain: String, areas: [LogArea], from start: Date, through end: Date, at now: Date) -> [PackageKey] {
-        let startSeconds = Int(start.timeIntervalSince1970.rounded(.down))
-        let endSeconds = Int(end.timeIntervalSince1970.rounded(.down))
+        // Clamped to what can be published, so an absurd range costs no more than the retention.
+        let nowSeconds = Int(now.timeIntervalSince1970.rounded(.down))
+        let startSeconds = max(Int(start.timeIntervalSince1970.rounded(.down)), nowSeconds - (configuration.retentionDays + 1) * 86_400)
+        let endSeconds = min(Int(end.timeIntervalSince1970.rounded(.down)), nowSeconds)
         guard endSeconds >= startSeconds else { return [] }
         var hour = startSeconds - ((startSeconds % 3600) + 3600) % 3600
         var keys: [PackageKey] = []

@@ -8,13 +8,20 @@ import Hummingbird
 /// from the package cache. Injected faults: a truncated body (the full `Content-Length` is announced, about
 /// half the bytes are sent, then the connection is closed) or one flipped byte after the gzip header.
 struct PackageDownloadEndpoint: Sendable {
+    /// The clock, the latency and the fault rates.
     let configuration: CDNSimulatorConfiguration
+    /// Where downloads, faults and refusals are counted.
     let counters: SimulatorCounters
+    /// Which packages exist.
     let catalog: PackageCatalog
+    /// Checks the links.
     let links: DownloadLinkSigner
+    /// Where package files come from.
     let cache: PackageCache
+    /// Streams files in chunks from NIO's thread pool.
     let fileIO = FileIO()
 
+    /// An endpoint serving `cache`'s packages, counting into `counters`.
     init(configuration: CDNSimulatorConfiguration, counters: SimulatorCounters, cache: PackageCache) {
         self.configuration = configuration
         self.counters = counters
@@ -113,11 +120,14 @@ struct PackageDownloadEndpoint: Sendable {
 
 /// Forwards writes to another writer but ignores `finish`, so several bodies can be written as one.
 struct UnfinishedWriter: ResponseBodyWriter {
+    /// The writer that receives the bytes.
     var base: any ResponseBodyWriter
 
+    /// Writes `buffer` to `base`.
     mutating func write(_ buffer: ByteBuffer) async throws {
         try await base.write(buffer)
     }
 
+    /// Does nothing: the owner of `base` finishes it (or abandons it).
     consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
 }

@@ -14,9 +14,12 @@ struct TC3RequestVerifier: Sendable {
     /// How far a request's timestamp may be from now, either way.
     static let allowedClockSkew = 300
 
+    /// The only SecretId accepted.
     let secretID: String
+    /// Recomputes signatures with the configured key.
     let signer: TC3Signer
 
+    /// A verifier for `configuration`'s key pair and the `cdn` service.
     init(configuration: CDNSimulatorConfiguration) {
         secretID = configuration.secretID
         signer = TC3Signer(
@@ -26,12 +29,19 @@ struct TC3RequestVerifier: Sendable {
 
     /// The received parts of a request that the signature covers, plus the headers that carry it.
     struct SignedRequest {
+        /// `POST` or `GET`.
         var method: String
+        /// The `Authorization` header, if any.
         var authorization: String?
+        /// The `X-TC-Timestamp` header, if any.
         var timestamp: String?
+        /// The `Content-Type` header exactly as received (empty when absent).
         var contentType: String
+        /// The `Host` header exactly as received, port included.
         var host: String
+        /// The raw query string for GET, empty for POST.
         var canonicalQuery: String
+        /// The body exactly as received.
         var body: [UInt8]
     }
 
