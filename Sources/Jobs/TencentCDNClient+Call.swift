@@ -61,7 +61,7 @@ extension TencentCDNClient {
         }
         try await rateLimiter.acquire()
         // The signature must carry the real time: Tencent rejects a timestamp more than 5 minutes off.
-        let timestamp = Int(Date().timeIntervalSince1970)
+        let timestamp = Int(now().timeIntervalSince1970)
         var request = HTTPClientRequest(url: endpoint.url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: Self.contentType)

@@ -25,6 +25,8 @@ public final class TencentCDNClient: LogSource {
     let rateLimiter: RateLimiter
     /// Waits between throttling retries, on the injected clock.
     let sleep: @Sendable (Duration) async throws -> Void
+    /// The wall-clock time signed into each request (`X-TC-Timestamp`).
+    let now: @Sendable () -> Date
 
     /// How many times a throttled request is sent again before giving up with a retryable error.
     static let throttleRetries = 3
@@ -38,11 +40,14 @@ public final class TencentCDNClient: LogSource {
     ///   - logger: routine calls are logged at debug with `cdn.action`, `cdn.domain`, `http.status` and
     ///     `cdn.request_id`.
     ///   - clock: paces the rate limiter and the throttling retries; tests pass a clock that does not
-    ///     really sleep. The signature's timestamp always comes from the wall clock, as Tencent demands.
+    ///     really sleep.
+    ///   - now: the wall-clock time signed into each request. Tencent rejects a timestamp more than five
+    ///     minutes off, so only a test that also moves the server's clock passes anything but the default.
     public init<C: Clock<Duration>>(
         configuration: TencentCDNConfiguration, httpClient: HTTPClient, logger: Logger,
-        clock: C = ContinuousClock()
+        clock: C = ContinuousClock(), now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.now = now
         self.configuration = configuration
         self.endpoint = TencentEndpoint(configuration.endpoint)
         self.signer = TC3Signer(credentials: configuration.credentials, service: "cdn")

@@ -21,12 +21,17 @@ public struct SchedulerConfiguration: Sendable {
     public var leaseDuration: TimeInterval
     /// Leases a window may use; an expired lease beyond it fails the window.
     public var maxAttempts: Int
+    /// How long after its end an hour's logs are taken to have settled; done windows are then checked
+    /// once more against the source.
+    public var settleDelay: TimeInterval
 
     /// Creates a configuration.
     public init(
         source: String = "tencent-cdn", tickInterval: TimeInterval = 60, planner: WindowPlanner = WindowPlanner(),
-        domains: [String] = [], discoveryInterval: TimeInterval = 3600, leaseDuration: TimeInterval = 120, maxAttempts: Int = 8
+        domains: [String] = [], discoveryInterval: TimeInterval = 3600, leaseDuration: TimeInterval = 120, maxAttempts: Int = 8,
+        settleDelay: TimeInterval = 24 * 3600
     ) {
+        self.settleDelay = settleDelay
         self.source = source
         self.tickInterval = tickInterval
         self.planner = planner
@@ -41,6 +46,8 @@ public struct SchedulerConfiguration: Sendable {
 public struct TickReport: Sendable, Equatable {
     /// Windows newly planned.
     public var planned: Int
+    /// Done windows sent back for their reconcile pass.
+    public var reconciling: Int
     /// Expired leases put back in play.
     public var reaped: Int
     /// Whether the domain list was refreshed from the source.
@@ -102,8 +109,13 @@ public final class SchedulerService: Service {
         if planned > 0 {
             logger.info("planned windows", metadata: ["plan.windows": "\(planned)", "plan.domains": "\(plans.count)"])
         }
+        let reconciling = try await store.beginReconcilePasses(
+            hoursBefore: now.addingTimeInterval(-3600 - configuration.settleDelay), now: now)
+        if reconciling > 0 {
+            logger.info("windows settled; checking them against the source once more", metadata: ["reconcile.windows": "\(reconciling)"])
+        }
         let reaped = try await reap(now: now)
-        return TickReport(planned: planned, reaped: reaped, discovered: discovered)
+        return TickReport(planned: planned, reconciling: reconciling, reaped: reaped, discovered: discovered)
     }
 
     @discardableResult

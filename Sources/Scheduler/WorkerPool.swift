@@ -19,12 +19,17 @@ public struct WorkerPoolConfiguration: Sendable {
     public var owner: String
     /// Backoff, attempts and the publication horizon.
     public var retryPolicy: RetryPolicy
+    /// How long after its end an hour's packages are taken to have settled: a window copied later than
+    /// that is final at once, without a reconcile pass.
+    public var settleDelay: TimeInterval
 
     /// Creates a configuration.
     public init(
         concurrency: Int = 4, leaseDuration: TimeInterval = 120, pollInterval: Duration = .seconds(1),
-        shutdownGracePeriod: Duration = .seconds(30), owner: String = LeaseOwner.current, retryPolicy: RetryPolicy = RetryPolicy()
+        shutdownGracePeriod: Duration = .seconds(30), owner: String = LeaseOwner.current, retryPolicy: RetryPolicy = RetryPolicy(),
+        settleDelay: TimeInterval = 24 * 3600
     ) {
+        self.settleDelay = settleDelay
         self.concurrency = max(1, concurrency)
         self.leaseDuration = leaseDuration
         self.pollInterval = pollInterval
@@ -228,19 +233,25 @@ public final class WorkerPool: Service {
         }
     }
 
+    /// Whether this run saw the window's settled packages: a reconcile pass, or a first copy made after
+    /// the settle time.
+    private func isSettled(_ job: LeasedJob, at now: Date) -> Bool {
+        job.pass == .reconcile || now >= job.window.hour.addingTimeInterval(3600 + configuration.settleDelay)
+    }
+
     private func record(_ outcome: TransferOutcome, of job: LeasedJob, metadata: Logger.Metadata) async throws {
         let now = clock.now
         switch outcome {
         case .stored(let files):
-            if try await store.complete(job, files: files, now: now) {
-                logger.info("window done", metadata: metadata.merging([
+            if try await store.complete(job, files: files, final: isSettled(job, at: now), now: now) {
+                logger.info(job.pass == .reconcile ? "window reconciled" : "window done", metadata: metadata.merging([
                     "job.files": "\(files.count)", "job.skipped": "\(files.filter(\.skipped).count)",
                 ]) { $1 })
             }
         case .nothingPublished:
             switch configuration.retryPolicy.publicationDecision(hour: job.window.hour, now: now) {
             case .empty:
-                if try await store.complete(job, files: [], now: now) {
+                if try await store.complete(job, files: [], final: isSettled(job, at: now), now: now) {
                     logger.info("window done: no traffic that hour", metadata: metadata)
                 }
             case .waitUntil(let instant):

@@ -40,6 +40,10 @@ public struct JobSummary: Sendable, Hashable, Codable {
     public var byteCount: Int64
     /// Last state change.
     public var updatedAt: Date
+    /// The first copy or the reconcile pass.
+    public var pass: WindowPass = .copy
+    /// Done and settled.
+    public var final = false
 
     /// Creates a summary.
     public init(id: Int64, window: Window, state: JobState, attempts: Int, runAt: Date, lastError: JobError?, fileCount: Int, byteCount: Int64, updatedAt: Date) {

@@ -72,8 +72,14 @@ public protocol JobStore: Sendable {
     /// Extends a lease to `until`. False when the lease was lost.
     func heartbeat(_ job: LeasedJob, until: Date, now: Date) async throws -> Bool
 
-    /// Marks a leased window done with its per-file results. False when the lease was lost.
-    func complete(_ job: LeasedJob, files: [FileRecord], now: Date) async throws -> Bool
+    /// Marks a leased window done with its per-file results; `final` when its packages are known to have
+    /// settled. On a reconcile pass the files not skipped count as replaced. False when the lease was lost.
+    func complete(_ job: LeasedJob, files: [FileRecord], final: Bool, now: Date) async throws -> Bool
+
+    /// Sends every done, not yet final window whose hour started before `cutoff` back to `pending` for
+    /// its reconcile pass, attempts reset. Returns how many.
+    @discardableResult
+    func beginReconcilePasses(hoursBefore cutoff: Date, now: Date) async throws -> Int
 
     /// Returns a leased window to `pending` until `runAt`. When `consumeAttempt` is false the lease is
     /// not counted (the source had not published the hour yet). False when the lease was lost.

@@ -1,5 +1,13 @@
 import Foundation
 
+/// Which pass a window's run is: the first copy, or the check against the source once its logs settled.
+public enum WindowPass: String, Sendable, Hashable, Codable {
+    /// The first copy, as soon as the hour is published.
+    case copy
+    /// The settle-time check: packages that changed since the copy are stored again.
+    case reconcile
+}
+
 /// A window a worker holds a lease on. Every later transition must present `leaseToken`: a worker whose
 /// lease expired and was taken over cannot overwrite the new holder's result.
 public struct LeasedJob: Sendable, Hashable {
@@ -13,14 +21,17 @@ public struct LeasedJob: Sendable, Hashable {
     public var leaseToken: String
     /// When the lease expires unless extended by a heartbeat.
     public var leaseUntil: Date
+    /// The first copy or the reconcile pass.
+    public var pass: WindowPass
 
     /// Creates a leased job (the store does this when it grants a lease).
-    public init(id: Int64, window: Window, attempts: Int, leaseToken: String, leaseUntil: Date) {
+    public init(id: Int64, window: Window, attempts: Int, leaseToken: String, leaseUntil: Date, pass: WindowPass = .copy) {
         self.id = id
         self.window = window
         self.attempts = attempts
         self.leaseToken = leaseToken
         self.leaseUntil = leaseUntil
+        self.pass = pass
     }
 }
 

@@ -17,15 +17,29 @@ extension SQLiteJobStore {
                         SELECT id FROM jobs WHERE state = 'pending' AND run_at <= ?
                         ORDER BY fair_tag LIMIT ?
                     )
-                    RETURNING id, source, domain, hour, attempts
+                    RETURNING id, source, domain, hour, attempts, pass
                     """,
                 arguments: [owner, token, leaseUntil.databaseSeconds, now.databaseSeconds, now.databaseSeconds, limit]
             ).map { row in
                 LeasedJob(
                     id: row["id"],
                     window: Window(source: row["source"], domain: row["domain"], hour: Date(unixSeconds: row["hour"])),
-                    attempts: row["attempts"], leaseToken: token, leaseUntil: leaseUntil)
+                    attempts: row["attempts"], leaseToken: token, leaseUntil: leaseUntil,
+                    pass: WindowPass(rawValue: row["pass"]) ?? .copy)
             }
+        }
+    }
+
+    @discardableResult
+    public func beginReconcilePasses(hoursBefore cutoff: Date, now: Date) async throws -> Int {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE jobs SET state = 'pending', pass = 'reconcile', attempts = 0, run_at = ?, updated_at = ?
+                    WHERE state = 'done' AND final = 0 AND hour < ?
+                    """,
+                arguments: [now.databaseSeconds, now.databaseSeconds, cutoff.databaseSeconds])
+            return db.changesCount
         }
     }
 
@@ -38,18 +52,23 @@ extension SQLiteJobStore {
         }
     }
 
-    public func complete(_ job: LeasedJob, files: [FileRecord], now: Date) async throws -> Bool {
+    public func complete(_ job: LeasedJob, files: [FileRecord], final: Bool, now: Date) async throws -> Bool {
         let seconds = now.databaseSeconds
+        let replaced = job.pass == .reconcile ? files.filter { !$0.skipped }.count : 0
         return try await pool.write { db in
             try db.execute(
                 sql: """
                     UPDATE jobs SET
                         state = 'done', lease_owner = NULL, lease_token = NULL, lease_until = NULL,
                         last_error_code = NULL, last_error_message = NULL,
-                        file_count = ?, byte_count = ?, updated_at = ?, finished_at = ?
+                        file_count = ?, byte_count = ?, updated_at = ?, finished_at = ?,
+                        final = ?, replaced_count = replaced_count + ?
                     WHERE id = ? AND state = 'running' AND lease_token = ?
                     """,
-                arguments: [files.count, files.reduce(0) { $0 + $1.size }, seconds, seconds, job.id, job.leaseToken])
+                arguments: [
+                    files.count, files.reduce(0) { $0 + $1.size }, seconds, seconds, final, replaced,
+                    job.id, job.leaseToken,
+                ])
             guard db.changesCount == 1 else { return false }
             guard !files.isEmpty else { return true }
             try db.execute(sql: "DELETE FROM job_files WHERE job_id = ?", arguments: [job.id])

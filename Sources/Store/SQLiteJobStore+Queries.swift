@@ -21,7 +21,7 @@ extension SQLiteJobStore {
                 db,
                 sql: """
                     SELECT id, source, domain, hour, state, attempts, run_at, last_error_code, last_error_message,
-                           file_count, byte_count, updated_at
+                           file_count, byte_count, updated_at, pass, final
                     FROM jobs WHERE \(condition) ORDER BY hour DESC, domain LIMIT ?
                     """,
                 arguments: arguments + [limit]
@@ -47,13 +47,23 @@ extension SQLiteJobStore {
     public func status(recentFailureLimit: Int) async throws -> StatusReport {
         try await pool.read { db in
             var countsByDomain: [String: StateCounts] = [:]
+            var settlingByDomain: [String: SettleCounts] = [:]
             var totals = StateCounts()
+            var settling = SettleCounts()
             for row in try Row.fetchAll(db, sql: "SELECT source, domain, state, count FROM job_counts") {
-                guard let state = JobState(rawValue: row["state"]) else { continue }
                 let key = "\(row["source"] as String)\u{0}\(row["domain"] as String)"
                 let count: Int = row["count"]
-                countsByDomain[key, default: StateCounts()][state] += count
-                totals[state] += count
+                let tally: String = row["state"]
+                if let state = JobState(rawValue: tally) {
+                    countsByDomain[key, default: StateCounts()][state] += count
+                    totals[state] += count
+                } else if tally == "final" {
+                    settlingByDomain[key, default: SettleCounts()].final += count
+                    settling.final += count
+                } else if tally == "replaced" {
+                    settlingByDomain[key, default: SettleCounts()].replaced += count
+                    settling.replaced += count
+                }
             }
             let domains = try Row.fetchAll(
                 db,
@@ -70,7 +80,8 @@ extension SQLiteJobStore {
                     source: source, domain: domain, active: row["active"],
                     counts: countsByDomain["\(source)\u{0}\(domain)"] ?? StateCounts(),
                     oldestOpenHour: (row["oldest_open"] as Int64?).map(Date.init(unixSeconds:)),
-                    plannedUntil: (row["planned_until"] as Int64?).map(Date.init(unixSeconds:)))
+                    plannedUntil: (row["planned_until"] as Int64?).map(Date.init(unixSeconds:)),
+                    settling: settlingByDomain["\(source)\u{0}\(domain)"] ?? SettleCounts())
             }
             let failures = try Row.fetchAll(
                 db,
@@ -86,7 +97,7 @@ extension SQLiteJobStore {
                     error: JobError(code: row["last_error_code"] ?? "unknown", message: row["last_error_message"] ?? ""),
                     failedAt: Date(unixSeconds: row["updated_at"]))
             }
-            return StatusReport(totals: totals, domains: domains, recentFailures: failures)
+            return StatusReport(totals: totals, settling: settling, domains: domains, recentFailures: failures)
         }
     }
 
@@ -115,7 +126,7 @@ extension SQLiteJobStore {
 
     static func summary(from row: Row) -> JobSummary {
         let errorCode: String? = row["last_error_code"]
-        return JobSummary(
+        var summary = JobSummary(
             id: row["id"],
             window: Window(source: row["source"], domain: row["domain"], hour: Date(unixSeconds: row["hour"])),
             state: JobState(rawValue: row["state"]) ?? .pending,
@@ -123,5 +134,8 @@ extension SQLiteJobStore {
             lastError: errorCode.map { JobError(code: $0, message: row["last_error_message"] ?? "") },
             fileCount: row["file_count"], byteCount: row["byte_count"],
             updatedAt: Date(unixSeconds: row["updated_at"]))
+        summary.pass = WindowPass(rawValue: row["pass"]) ?? .copy
+        summary.final = row["final"]
+        return summary
     }
 }

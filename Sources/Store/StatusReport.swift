@@ -43,6 +43,23 @@ public struct StateCounts: Sendable, Hashable, Codable {
     public var total: Int { pending + running + done + failed }
 }
 
+/// How far the done windows have settled.
+public struct SettleCounts: Sendable, Hashable, Codable {
+    /// Done windows whose logs have settled and were checked once more (or were copied after settling).
+    public var final = 0
+    /// Packages a reconcile pass found changed and stored again.
+    public var replaced = 0
+
+    /// Creates settle counts.
+    public init(final: Int = 0, replaced: Int = 0) {
+        self.final = final
+        self.replaced = replaced
+    }
+
+    /// Done windows still waiting for their reconcile pass, given the done count.
+    public func provisional(done: Int) -> Int { max(0, done - final) }
+}
+
 /// One domain's line in `status`.
 public struct DomainStatus: Sendable, Hashable, Codable {
     /// The source, e.g. `tencent-cdn`.
@@ -57,15 +74,18 @@ public struct DomainStatus: Sendable, Hashable, Codable {
     public var oldestOpenHour: Date?
     /// Every hour before this instant has been planned.
     public var plannedUntil: Date?
+    /// Provisional and final windows among the done ones, and packages replaced by reconciling.
+    public var settling: SettleCounts
 
     /// Creates a domain status line.
-    public init(source: String, domain: String, active: Bool, counts: StateCounts, oldestOpenHour: Date?, plannedUntil: Date?) {
+    public init(source: String, domain: String, active: Bool, counts: StateCounts, oldestOpenHour: Date?, plannedUntil: Date?, settling: SettleCounts = SettleCounts()) {
         self.source = source
         self.domain = domain
         self.active = active
         self.counts = counts
         self.oldestOpenHour = oldestOpenHour
         self.plannedUntil = plannedUntil
+        self.settling = settling
     }
 
     /// How far behind the domain is at `now`: from the end of its oldest unfinished hour, zero when
@@ -100,14 +120,17 @@ public struct FailureSummary: Sendable, Hashable, Codable {
 public struct StatusReport: Sendable, Hashable, Codable {
     /// Windows per state across every domain.
     public var totals: StateCounts
+    /// Final windows and replaced packages across every domain.
+    public var settling: SettleCounts
     /// Per domain, sorted by source and domain.
     public var domains: [DomainStatus]
     /// The most recent failures, newest first.
     public var recentFailures: [FailureSummary]
 
     /// Creates a report.
-    public init(totals: StateCounts, domains: [DomainStatus], recentFailures: [FailureSummary]) {
+    public init(totals: StateCounts, settling: SettleCounts = SettleCounts(), domains: [DomainStatus], recentFailures: [FailureSummary]) {
         self.totals = totals
+        self.settling = settling
         self.domains = domains
         self.recentFailures = recentFailures
     }

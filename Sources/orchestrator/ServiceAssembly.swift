@@ -59,11 +59,13 @@ struct ServiceAssembly {
                         availabilityDelay: TimeInterval(configuration.schedule.availabilityDelayMinutes * 60)),
                     domains: configuration.cdn.domains,
                     discoveryInterval: TimeInterval(configuration.cdn.discoveryMinutes * 60),
-                    leaseDuration: leaseDuration, maxAttempts: configuration.workers.maxAttempts),
+                    leaseDuration: leaseDuration, maxAttempts: configuration.workers.maxAttempts,
+                    settleDelay: TimeInterval(configuration.schedule.settleHours * 3600)),
                 store: store, source: source, clock: clock, logger: logger)
             let workerPool = WorkerPool(
                 configuration: WorkerPoolConfiguration(
-                    concurrency: configuration.workers.concurrency, leaseDuration: leaseDuration, retryPolicy: retryPolicy),
+                    concurrency: configuration.workers.concurrency, leaseDuration: leaseDuration, retryPolicy: retryPolicy,
+                    settleDelay: TimeInterval(configuration.schedule.settleHours * 3600)),
                 store: store, transfer: transfer, clock: clock, logger: logger)
             try await releaseLeasesOfDeadProcesses(store: store, maxAttempts: configuration.workers.maxAttempts, now: clock.now, logger: logger)
             return ServiceAssembly(store: store, httpClient: httpClient, scheduler: scheduler, workerPool: workerPool)

@@ -9,16 +9,18 @@ enum StatusFormatter {
         let totals = report.totals
         lines.append("database \(database) at \(iso(now))")
         lines.append("windows: \(totals.done) done, \(totals.pending) pending, \(totals.running) running, \(totals.failed) failed (\(totals.total) in all)")
+        lines.append("done windows: \(report.settling.provisional(done: totals.done)) provisional, \(report.settling.final) final; \(report.settling.replaced) package\(report.settling.replaced == 1 ? "" : "s") replaced by reconciling")
         lines.append("")
-        var rows = [["DOMAIN", "SOURCE", "DONE", "PENDING", "RUNNING", "FAILED", "LAG", "PLANNED UNTIL"]]
+        var rows = [["DOMAIN", "SOURCE", "DONE", "FINAL", "PENDING", "RUNNING", "FAILED", "REPLACED", "LAG", "PLANNED UNTIL"]]
         for domain in report.domains {
             rows.append([
                 domain.domain + (domain.active ? "" : " (inactive)"), domain.source,
-                "\(domain.counts.done)", "\(domain.counts.pending)", "\(domain.counts.running)", "\(domain.counts.failed)",
+                "\(domain.counts.done)", "\(domain.settling.final)", "\(domain.counts.pending)", "\(domain.counts.running)",
+                "\(domain.counts.failed)", "\(domain.settling.replaced)",
                 duration(domain.lag(at: now)), domain.plannedUntil.map(iso) ?? "-",
             ])
         }
-        lines.append(contentsOf: align(rows, rightAligned: 2...6))
+        lines.append(contentsOf: align(rows, rightAligned: 2...8))
         if report.domains.isEmpty {
             lines.append("(no domains yet: the service plans them on its first tick)")
         }
@@ -38,11 +40,18 @@ enum StatusFormatter {
             "database": database,
             "generated_at": iso(now),
             "jobs": counts(report.totals),
+            "settling": [
+                "provisional": report.settling.provisional(done: report.totals.done), "final": report.settling.final,
+                "replaced": report.settling.replaced,
+            ],
             "domains": report.domains.map { domain -> [String: Any] in
                 var entry = counts(domain.counts)
                 entry["domain"] = domain.domain
                 entry["source"] = domain.source
                 entry["active"] = domain.active
+                entry["provisional"] = domain.settling.provisional(done: domain.counts.done)
+                entry["final"] = domain.settling.final
+                entry["replaced"] = domain.settling.replaced
                 entry["lag_seconds"] = Int(domain.lag(at: now))
                 entry["oldest_open_hour"] = domain.oldestOpenHour.map(iso) ?? NSNull()
                 entry["planned_until"] = domain.plannedUntil.map(iso) ?? NSNull()
@@ -63,8 +72,9 @@ enum StatusFormatter {
     static func table(_ jobs: [JobSummary]) -> String {
         var rows = [["ID", "HOUR", "DOMAIN", "STATE", "ATTEMPTS", "FILES", "BYTES", "LAST ERROR"]]
         for job in jobs {
+            let state = job.state == .done ? (job.final ? "done (final)" : "done") : job.pass == .reconcile ? "\(job.state.rawValue) (reconcile)" : job.state.rawValue
             rows.append([
-                "\(job.id)", iso(job.window.hour), job.window.domain, job.state.rawValue, "\(job.attempts)",
+                "\(job.id)", iso(job.window.hour), job.window.domain, state, "\(job.attempts)",
                 "\(job.fileCount)", "\(job.byteCount)", job.lastError.map { "\($0.code): \($0.message)" } ?? "",
             ])
         }
@@ -76,7 +86,8 @@ enum StatusFormatter {
         try serialize(jobs.map { job -> [String: Any] in
             [
                 "id": job.id, "source": job.window.source, "domain": job.window.domain, "hour": iso(job.window.hour),
-                "state": job.state.rawValue, "attempts": job.attempts, "run_at": iso(job.runAt),
+                "state": job.state.rawValue, "pass": job.pass.rawValue, "final": job.final,
+                "attempts": job.attempts, "run_at": iso(job.runAt),
                 "files": job.fileCount, "bytes": job.byteCount, "updated_at": iso(job.updatedAt),
                 "last_error_code": job.lastError?.code ?? NSNull(), "last_error_message": job.lastError?.message ?? NSNull(),
             ]

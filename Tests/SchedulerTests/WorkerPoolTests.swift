@@ -29,7 +29,8 @@ struct WorkerPoolTests {
         let pool = WorkerPool(
             configuration: WorkerPoolConfiguration(
                 concurrency: 2, leaseDuration: 120,
-                retryPolicy: RetryPolicy(maxAttempts: maxAttempts, baseDelay: 30, maximumDelay: 3600, jitter: 0, publicationHorizon: 3 * 3600)),
+                retryPolicy: RetryPolicy(maxAttempts: maxAttempts, baseDelay: 30, maximumDelay: 3600, jitter: 0, publicationHorizon: 3 * 3600),
+                settleDelay: 24 * 3600),
             store: store, transfer: transfer, clock: clock, logger: quietLogger)
         return Fixture(store: store, pool: pool, clock: clock, transfer: transfer, database: database)
     }
@@ -93,6 +94,31 @@ struct WorkerPoolTests {
         await pool.runUntilIdle()
         let job = try await only(store)
         #expect(job.state == .done && job.fileCount == 0)
+    }
+
+    @Test("a first copy is provisional; after the settle time the tick sends it back and the reconcile pass makes it final")
+    func settleAndReconcile() async throws {
+        let fixture = try await setUp(["a.example": .success(.stored([file]))])
+        let (store, pool, clock) = (fixture.store, fixture.pool, fixture.clock)
+        await pool.runUntilIdle()
+        #expect(try await store.status(recentFailureLimit: 0).settling == SettleCounts(final: 0))
+        let scheduler = SchedulerService(
+            configuration: SchedulerConfiguration(domains: ["a.example"], settleDelay: 24 * 3600),
+            store: store, source: ScriptedDomainSource(domains: []), clock: clock, logger: quietLogger)
+        #expect(try await scheduler.tick().reconciling == 0)
+        clock.advance(by: 24 * 3600)
+        #expect(try await scheduler.tick().reconciling == 1)
+        await pool.runUntilIdle()
+        let status = try await store.status(recentFailureLimit: 0)
+        #expect(status.settling == SettleCounts(final: 1, replaced: 1))
+        #expect(fixture.transfer.windowsRun.count == 2)
+    }
+
+    @Test("a window first copied after the settle time is final at once")
+    func lateCopyIsFinal() async throws {
+        let fixture = try await setUp(["a.example": .success(.stored([file]))], at: hour(30))
+        await fixture.pool.runUntilIdle()
+        #expect(try await fixture.store.status(recentFailureLimit: 0).settling.final == 1)
     }
 
     @Test("the pool runs every domain's windows")

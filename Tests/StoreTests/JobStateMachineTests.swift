@@ -47,7 +47,7 @@ struct JobStateMachineTests {
         try await planned(temporary)
         let job = try #require(try await temporary.store.claimDueJobs(owner: "w1", limit: 1, leaseDuration: 120, now: hour(10)).first)
         let file = FileRecord(area: "mainland", name: "x.gz", size: 10, crc64: UInt64.max, md5: "m", sha256: "s", objectKey: "k", skipped: false)
-        #expect(try await temporary.store.complete(job, files: [file], now: hour(10)))
+        #expect(try await temporary.store.complete(job, files: [file], final: false, now: hour(10)))
         let summary = try await state(of: job.id, in: temporary)
         #expect(summary.state == .done)
         #expect(summary.fileCount == 1 && summary.byteCount == 10)
@@ -61,7 +61,7 @@ struct JobStateMachineTests {
         var job = try #require(try await temporary.store.claimDueJobs(owner: "w1", limit: 1, leaseDuration: 120, now: hour(10)).first)
         job.leaseToken = "not-the-token"
         let error = JobError(code: "x", message: "y")
-        #expect(try await temporary.store.complete(job, files: [], now: hour(10)) == false)
+        #expect(try await temporary.store.complete(job, files: [], final: false, now: hour(10)) == false)
         #expect(try await temporary.store.heartbeat(job, until: hour(11), now: hour(10)) == false)
         #expect(try await temporary.store.reschedule(job, runAt: hour(11), error: error, consumeAttempt: true, now: hour(10)) == false)
         #expect(try await temporary.store.fail(job, error: error, now: hour(10)) == false)
@@ -81,8 +81,8 @@ struct JobStateMachineTests {
         #expect(rescued.lastError?.code == "lease.expired")
         let second = try #require(try await temporary.store.claimDueJobs(owner: "w2", limit: 1, leaseDuration: 120, now: hour(10).addingTimeInterval(122)).first)
         #expect(second.attempts == 2)
-        #expect(try await temporary.store.complete(first, files: [], now: hour(11)) == false)
-        #expect(try await temporary.store.complete(second, files: [], now: hour(11)))
+        #expect(try await temporary.store.complete(first, files: [], final: false, now: hour(11)) == false)
+        #expect(try await temporary.store.complete(second, files: [], final: false, now: hour(11)))
     }
 
     @Test("an expired lease that used the last attempt fails the window")
@@ -107,7 +107,7 @@ struct JobStateMachineTests {
         let job = try #require(try await temporary.store.claimDueJobs(owner: "w1", limit: 1, leaseDuration: 120, now: hour(10)).first)
         #expect(try await temporary.store.heartbeat(job, until: hour(10).addingTimeInterval(300), now: hour(10).addingTimeInterval(100)))
         #expect(try await temporary.store.reapExpiredLeases(maxAttempts: 8, now: hour(10).addingTimeInterval(200)) == 0)
-        #expect(try await temporary.store.complete(job, files: [], now: hour(10).addingTimeInterval(250)))
+        #expect(try await temporary.store.complete(job, files: [], final: false, now: hour(10).addingTimeInterval(250)))
     }
 
     @Test("reschedule waits until run_at; an unpublished hour does not use an attempt")
@@ -175,7 +175,7 @@ struct JobStateMachineTests {
         let temporary = try TemporaryStore()
         try await planned(temporary, domains: ["a.example", "b.example"], hours: 5)
         let leased = try await temporary.store.claimDueJobs(owner: "w", limit: 6, leaseDuration: 10, now: hour(10))
-        _ = try await temporary.store.complete(leased[0], files: [], now: hour(10))
+        _ = try await temporary.store.complete(leased[0], files: [], final: false, now: hour(10))
         _ = try await temporary.store.fail(leased[1], error: JobError(code: "x", message: "y"), now: hour(10))
         _ = try await temporary.store.reschedule(leased[2], runAt: hour(10), error: JobError(code: "x", message: "y"), consumeAttempt: true, now: hour(10))
         try await temporary.store.reapExpiredLeases(maxAttempts: 1, now: hour(11))
@@ -185,6 +185,31 @@ struct JobStateMachineTests {
         for job in all { recount[job.state] += 1 }
         #expect(status.totals == recount)
         #expect(status.domains.map(\.counts.total).reduce(0, +) == 10)
+    }
+
+    @Test("settled done windows go back for one reconcile pass, then are final with replacements counted")
+    func reconcilePass() async throws {
+        let temporary = try TemporaryStore()
+        let store = temporary.store
+        try await planned(temporary, hours: 3)
+        let file = FileRecord(area: "mainland", name: "x.gz", size: 10, crc64: 1, md5: "m", sha256: "s", objectKey: "k", skipped: false)
+        for job in try await store.claimDueJobs(owner: "w", limit: 3, leaseDuration: 120, now: hour(10)) {
+            #expect(job.pass == .copy)
+            #expect(try await store.complete(job, files: [file], final: job.window.hour == hour(0), now: hour(10)))
+        }
+        #expect(try await store.status(recentFailureLimit: 0).settling == SettleCounts(final: 1))
+        // Only done, not yet final windows whose hour is before the cutoff.
+        #expect(try await store.beginReconcilePasses(hoursBefore: hour(2), now: hour(30)) == 1)
+        let again = try await store.claimDueJobs(owner: "w", limit: 3, leaseDuration: 120, now: hour(30))
+        #expect(again.map(\.window.hour) == [hour(1)])
+        #expect(again.first?.pass == .reconcile && again.first?.attempts == 1)
+        let unchanged = FileRecord(area: "mainland", name: "y.gz", size: 10, crc64: 1, md5: "m", sha256: "", objectKey: "k2", skipped: true)
+        #expect(try await store.complete(again[0], files: [file, unchanged], final: true, now: hour(30)))
+        let status = try await store.status(recentFailureLimit: 0)
+        #expect(status.settling == SettleCounts(final: 2, replaced: 1))
+        #expect(status.settling.provisional(done: status.totals.done) == 1)
+        #expect(status.domains.first?.settling == SettleCounts(final: 2, replaced: 1))
+        #expect(try await store.beginReconcilePasses(hoursBefore: hour(2), now: hour(31)) == 0)
     }
 
     @Test("the database file is private to its owner")
