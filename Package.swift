@@ -24,7 +24,10 @@ let package = Package(
         .target(
             name: "Store",
             dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
-            resources: [.embedInCode("Migrations/0001_jobs.sql")]
+            resources: [
+                .embedInCode("Migrations/0001_jobs.sql"),
+                .embedInCode("Migrations/0003_settled_windows.sql"),
+            ]
         ),
         .target(
             name: "Jobs",
