@@ -50,9 +50,11 @@ struct ReconcileIntegrationTests {
             let objectPath = bucket + "/" + first.objectKey
 
             clock.advance(by: 24 * 3600)
-            #expect(try await scheduler.tick().reconciling == 1)
-            #expect(await pool.runUntilIdle() == 1)
-            let reconciled = try #require(try await store.jobs(matching: JobFilter(), limit: 1).first)
+            let tick = try await scheduler.tick()
+            #expect(tick.reconciling == 1)
+            #expect(await pool.runUntilIdle() == 1 + tick.planned)
+            let reconciled = try #require(try await store.jobs(matching: JobFilter(until: hour(1)), limit: 1).first)
+            #expect(reconciled.id == job.id)
             #expect(reconciled.state == .done && reconciled.final)
             let second = try #require(try await store.files(ofJob: job.id).first)
             #expect(second.size > first.size)
