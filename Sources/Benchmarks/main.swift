@@ -1,1 +1,20 @@
-print("bench")
+import Foundation
+
+// `orchestrator-bench NAME [options]`: runs one benchmark, prints progress lines and, last, one JSON
+// object. Normally started by `scripts/bench NAME`, which builds in release mode first.
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+do {
+    let invocation = try BenchmarkInvocation(arguments: arguments)
+    switch invocation.benchmark {
+    case .queue:
+        let report = try await QueueBenchmark(options: invocation.queueOptions).run()
+        Progress.line(try report.jsonLine())
+    }
+} catch let error as UsageError {
+    FileHandle.standardError.write(Data("orchestrator-bench: \(error.message)\n\n\(BenchmarkInvocation.usage)\n".utf8))
+    exit(2)
+} catch {
+    FileHandle.standardError.write(Data("orchestrator-bench: \(error)\n".utf8))
+    exit(1)
+}

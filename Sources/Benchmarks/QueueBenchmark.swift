@@ -1,0 +1,93 @@
+import Foundation
+
+/// The `queue` benchmark: planning, the worker pool against the raw SQLite baseline, and `status` on a
+/// million windows, each on a fresh database under the work directory.
+struct QueueBenchmark {
+    /// Where the databases go and which binary to time.
+    var options: QueueBenchmarkOptions
+
+    /// Domains in every database.
+    static let domainCount = 1_000
+    /// Hours per domain planned by the timed `plan` call.
+    static let planHours = 720
+    /// Hours per domain in the worker pool and baseline databases (200,000 windows).
+    static let poolHours = 200
+    /// Hours per domain in the `status` database (1,000,000 windows).
+    static let statusHours = 1_000
+
+    /// Runs every phase and assembles the report.
+    func run() async throws -> QueueReport {
+        Progress.say("queue benchmark on \(Machine.description), databases in \(options.workDirectory)")
+
+        let domains = Self.domainCount
+        Progress.say("plan: \(domains.grouped) domains × \(Self.planHours) hours into a fresh database ...")
+        let planned = try await BenchmarkDatabase.createPlanned(at: file("plan.sqlite"), domains: domains, hours: Self.planHours)
+        Progress.say(String(format: "plan: %@ windows in %.2f s", planned.windows.grouped, planned.duration.inSeconds))
+        try remove("plan.sqlite")
+
+        let poolJobs = domains * Self.poolHours
+        Progress.say("pool: preparing \(poolJobs.grouped) pending windows (\(domains.grouped) domains × \(Self.poolHours) hours) ...")
+        let template = file("pool-template.sqlite")
+        _ = try await BenchmarkDatabase.createPlanned(at: template, domains: domains, hours: Self.poolHours)
+        try BenchmarkDatabase.copy(template, to: file("pool.sqlite"))
+        try BenchmarkDatabase.copy(template, to: file("baseline.sqlite"))
+        try remove("pool-template.sqlite")
+
+        Progress.say("baseline: \(poolJobs.grouped) single-row UPDATE transactions ...")
+        let raw = try RawSQLiteBenchmark(path: file("baseline.sqlite"), count: poolJobs).run()
+        Progress.say(String(format: "baseline: %@ tx/s (%.1f s)", Int(raw.transactionsPerSecond).grouped, raw.duration.inSeconds))
+        let breakdownBenchmark = QueueBreakdown(path: file("baseline.sqlite"))
+        Progress.say("breakdown: store calls without the pool and GRDB variants, \(breakdownBenchmark.sampleSize.grouped) each ...")
+        let breakdown = try await breakdownBenchmark.run()
+        Progress.say("breakdown: \(breakdown.summary)")
+        try remove("baseline.sqlite")
+
+        Progress.say("pool: leasing and completing \(poolJobs.grouped) trivial jobs, concurrency \(options.concurrency) ...")
+        let pool = try await WorkerPoolBenchmark(path: file("pool.sqlite"), jobCount: poolJobs, concurrency: options.concurrency).run()
+        Progress.say(String(format: "pool: %@ jobs/s (%.1f s)", Int(pool.jobsPerSecond).grouped, pool.duration.inSeconds))
+        try remove("pool.sqlite")
+
+        let statusJobs = domains * Self.statusHours
+        Progress.say("status: preparing \(statusJobs.grouped) windows (\(domains.grouped) domains × \(Self.statusHours) hours) ...")
+        let statusPath = file("status.sqlite")
+        let statusPlan = try await BenchmarkDatabase.createPlanned(at: statusPath, domains: domains, hours: Self.statusHours)
+        Progress.say(String(format: "status: planned in %.1f s; moving most to done, some to failed and running ...", statusPlan.duration.inSeconds))
+        try QueueMix.apply(at: statusPath, hours: Self.statusHours, endingAt: BenchmarkDatabase.currentHour)
+        let statusBenchmark = StatusBenchmark(
+            orchestratorPath: options.orchestratorPath, path: statusPath, jobCount: statusJobs, domainCount: domains)
+        Progress.say("status: timing `orchestrator status --json` (1 warm-up, \(statusBenchmark.runs) runs) ...")
+        let status = try statusBenchmark.run()
+        let runs = status.durations.map { String(format: "%.0f", $0.inMilliseconds) }.joined(separator: ", ")
+        let counts = BenchmarkDatabase.states.map { "\($0) \((status.counts[$0] ?? 0).grouped)" }.joined(separator: ", ")
+        Progress.say(String(format: "status: median %.0f ms (runs: %@ ms); printed %@", status.medianMilliseconds, runs, counts))
+        try remove("status.sqlite")
+
+        let report = QueueReport(
+            planWindows: planned.windows, planSeconds: rounded(planned.duration.inSeconds, 3),
+            jobsPerSecond: rounded(pool.jobsPerSecond, 0), concurrency: options.concurrency, poolJobs: poolJobs,
+            rawSQLiteTransactionsPerSecond: rounded(raw.transactionsPerSecond, 0), baseline: RawSQLiteBenchmark.description,
+            ratio: rounded(pool.jobsPerSecond / raw.transactionsPerSecond, 3),
+            statusMilliseconds: rounded(status.medianMilliseconds, 1),
+            statusRunsMilliseconds: status.durations.map { rounded($0.inMilliseconds, 1) },
+            statusJobs: statusJobs, machine: Machine.description, breakdown: breakdown.rounded)
+        let missed = report.missedTargets
+        Progress.say(missed.isEmpty ? "every target met" : "targets missed: \(missed.joined(separator: ", "))")
+        return report
+    }
+
+    private func file(_ name: String) -> String {
+        (options.workDirectory as NSString).appendingPathComponent(name)
+    }
+
+    /// Deletes a database and its WAL and shared-memory files once a phase is done with it.
+    private func remove(_ name: String) throws {
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: file(name) + suffix) {
+            try FileManager.default.removeItem(atPath: file(name) + suffix)
+        }
+    }
+
+    private func rounded(_ value: Double, _ digits: Int) -> Double {
+        let scale = pow(10, Double(digits))
+        return (value * scale).rounded() / scale
+    }
+}
