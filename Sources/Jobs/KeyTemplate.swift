@@ -75,6 +75,14 @@ public struct KeyTemplate: Sendable, Equatable {
         self.hasArea = parts.contains(.placeholder(.area))
     }
 
+    /// The folder every key of this template starts with (the literal text before the first
+    /// placeholder, up to its last `/`), e.g. `cdnlog/`; empty when a placeholder comes first. Used to
+    /// find the service's own unfinished multipart uploads without touching anyone else's.
+    public var fixedPrefix: String {
+        guard case .literal(let text)? = parts.first, let slash = text.lastIndex(of: "/") else { return "" }
+        return String(text[...slash])
+    }
+
     /// The key of the package `filename` of `domain` for the hour starting at `hour`, from `area`.
     ///
     /// `hour` is rounded down to the hour. Pure: the same inputs give the same key.

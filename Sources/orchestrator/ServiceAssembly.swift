@@ -14,9 +14,11 @@ struct ServiceAssembly {
     let httpClient: HTTPClient
     let scheduler: SchedulerService
     let workerPool: WorkerPool
+    /// Maintenance of the object store (stale multipart uploads), when the sink is one.
+    let maintenance: PeriodicService?
 
     /// The services in start order.
-    var services: [any Service] { [scheduler, workerPool] }
+    var services: [any Service] { [scheduler, workerPool] + (maintenance.map { [$0] } ?? []) }
 
     /// Wires everything; also clears what a crashed predecessor left behind (spool and temporary files,
     /// leases of processes that no longer exist).
@@ -35,14 +37,30 @@ struct ServiceAssembly {
                     area: configuration.cdn.area,
                     requestsPerSecond: configuration.cdn.requestsPerSecond),
                 httpClient: httpClient, logger: logger)
-            let sink = try LocalDirectorySink(directory: configuration.sink.directory)
+            let keyTemplate = try KeyTemplate(configuration.sink.keyTemplate)
             let downloader = PackageDownloader(httpClient: httpClient, spoolDirectory: configuration.resolvedSpoolDirectory, logger: logger)
             try FileManager.default.createDirectory(atPath: configuration.resolvedSpoolDirectory, withIntermediateDirectories: true)
             try downloader.removeLeftovers()
-            _ = try sink.removeLeftovers()
-            let transfer = LogPackageTransfer(
-                source: source, downloader: downloader, sink: sink,
-                keyTemplate: try KeyTemplate(configuration.sink.keyTemplate), logger: logger)
+            let sink: any ObjectSink
+            var maintenance: PeriodicService?
+            if configuration.sink.kind == "local" {
+                let directorySink = try LocalDirectorySink(directory: configuration.sink.directory)
+                _ = try directorySink.removeLeftovers()
+                sink = directorySink
+            } else {
+                let storeSink = makeObjectStoreSink(configuration.sink, ledger: store, httpClient: httpClient, clock: clock, logger: logger)
+                sink = storeSink
+                // Unfinished uploads of the service's own keys older than a day are billed and will never
+                // complete: abort them at start and daily.
+                maintenance = PeriodicService(name: "stale-upload-cleanup", interval: .seconds(86400), clock: clock) {
+                    let aborted = await storeSink.abortUploads(
+                        startedBefore: clock.now.addingTimeInterval(-86400), keyPrefix: keyTemplate.fixedPrefix)
+                    if aborted > 0 {
+                        logger.notice("aborted stale multipart uploads", metadata: ["upload.aborted": "\(aborted)"])
+                    }
+                }
+            }
+            let transfer = LogPackageTransfer(source: source, downloader: downloader, sink: sink, keyTemplate: keyTemplate, logger: logger)
 
             let leaseDuration = TimeInterval(configuration.workers.leaseSeconds)
             let retryPolicy = RetryPolicy(
@@ -68,11 +86,27 @@ struct ServiceAssembly {
                     settleDelay: TimeInterval(configuration.schedule.settleHours * 3600)),
                 store: store, transfer: transfer, clock: clock, logger: logger)
             try await releaseLeasesOfDeadProcesses(store: store, maxAttempts: configuration.workers.maxAttempts, now: clock.now, logger: logger)
-            return ServiceAssembly(store: store, httpClient: httpClient, scheduler: scheduler, workerPool: workerPool)
+            return ServiceAssembly(store: store, httpClient: httpClient, scheduler: scheduler, workerPool: workerPool, maintenance: maintenance)
         } catch {
             try? await httpClient.shutdown()
             throw error
         }
+    }
+
+    /// The COS or S3 sink of `sink`, recording multipart progress in `ledger`.
+    private static func makeObjectStoreSink(
+        _ sink: OrchestratorConfiguration.Sink, ledger: any UploadLedger, httpClient: HTTPClient, clock: any WallClock, logger: Logger
+    ) -> ObjectStoreSink {
+        let client = ObjectStoreClient(
+            configuration: ObjectStoreConfiguration(
+                dialect: sink.kind == "cos" ? .cos : .s3, endpoint: sink.endpoint, bucket: sink.bucket, region: sink.region,
+                pathStyle: sink.pathStyle,
+                credentials: ObjectStoreCredentials(accessKeyID: sink.secretID, secretAccessKey: sink.secretKey, sessionToken: sink.token)),
+            httpClient: httpClient, logger: logger)
+        return ObjectStoreSink(
+            client: client, ledger: ledger, multipartThreshold: Int64(sink.multipartThresholdMiB) << 20,
+            minimumPartSize: Int64(sink.partSizeMiB) << 20, partConcurrency: sink.partConcurrency,
+            now: { clock.now }, logger: logger)
     }
 
     /// A crashed predecessor on this host cannot renew its leases: hand its windows back now rather

@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import Jobs
 import SystemPackage
 
 /// A configuration problem, naming the key and what is wrong. Printed as one line at start-up.
@@ -94,10 +95,18 @@ enum ConfigurationLoader {
         sink.endpoint = try values.string("sink.endpoint", default: sink.endpoint)
         sink.bucket = try values.string("sink.bucket", default: sink.bucket)
         sink.region = try values.string("sink.region", default: sink.region)
-        sink.secretID = try values.string("sink.secret_id", default: sink.secretID, secret: true)
-        sink.secretKey = try values.string("sink.secret_key", default: sink.secretKey, secret: true)
+        // The store's own credential variables, when the file and ORCHESTRATOR_SINK_* leave them unset.
+        let credentialVariables = sink.kind == "s3"
+            ? ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+            : ("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "TENCENTCLOUD_SESSION_TOKEN")
+        sink.secretID = try values.string("sink.secret_id", default: environment[credentialVariables.0] ?? "", secret: true)
+        sink.secretKey = try values.string("sink.secret_key", default: environment[credentialVariables.1] ?? "", secret: true)
+        sink.token = try values.optionalString("sink.token", secret: true) ?? environment[credentialVariables.2]
         sink.pathStyle = try values.bool("sink.path_style", default: sink.pathStyle)
         sink.keyTemplate = try values.string("sink.key_template", default: sink.keyTemplate)
+        sink.multipartThresholdMiB = try values.int("sink.multipart_threshold_mib", default: sink.multipartThresholdMiB)
+        sink.partSizeMiB = try values.int("sink.part_size_mib", default: sink.partSizeMiB)
+        sink.partConcurrency = try values.int("sink.part_concurrency", default: sink.partConcurrency)
         configuration.sink = sink
         return configuration
     }
@@ -125,10 +134,28 @@ enum ConfigurationLoader {
         try require(configuration.workers.backoffCapSeconds >= configuration.workers.backoffBaseSeconds, "workers.backoff_cap_seconds must be at least workers.backoff_base_seconds")
         try require(configuration.workers.leaseSeconds >= 3, "workers.lease_seconds must be at least 3")
         try require(["local", "cos", "s3"].contains(configuration.sink.kind), "sink.kind must be local, cos or s3 (got \(configuration.sink.kind))")
-        if configuration.sink.kind == "local" {
-            try require(!configuration.sink.directory.isEmpty, "sink.directory must name a directory for sink.kind local")
+        let sink = configuration.sink
+        if sink.kind == "local" {
+            try require(!sink.directory.isEmpty, "sink.directory must name a directory for sink.kind local")
         } else {
-            throw ConfigurationError("sink.kind \(configuration.sink.kind) is not available in this build yet; use local")
+            try require(!sink.bucket.isEmpty, "sink.bucket is not set (for COS, the bucket name with its -appid suffix)")
+            try require(!sink.secretID.isEmpty, "sink.secret_id is not set (set it, or \(sink.kind == "s3" ? "AWS_ACCESS_KEY_ID" : "TENCENTCLOUD_SECRET_ID") in the environment)")
+            try require(!sink.secretKey.isEmpty, "sink.secret_key is not set (set it, or \(sink.kind == "s3" ? "AWS_SECRET_ACCESS_KEY" : "TENCENTCLOUD_SECRET_KEY") in the environment)")
+            if sink.kind == "cos" && sink.endpoint.isEmpty {
+                try require(!sink.region.isEmpty, "sink.region is not set (e.g. ap-beijing); COS needs it for its endpoint")
+            }
+            if !sink.endpoint.isEmpty {
+                let url = URL(string: sink.endpoint)
+                try require(url?.host != nil && ["http", "https"].contains(url?.scheme ?? ""), "sink.endpoint must be an http(s) URL (got \(sink.endpoint))")
+            }
+            try require(sink.multipartThresholdMiB >= 5, "sink.multipart_threshold_mib must be at least 5")
+            try require(sink.partSizeMiB >= 5, "sink.part_size_mib must be at least 5 (S3 and COS refuse smaller parts)")
+            try require((1...32).contains(sink.partConcurrency), "sink.part_concurrency must be between 1 and 32")
+        }
+        do {
+            _ = try KeyTemplate(sink.keyTemplate)
+        } catch {
+            throw ConfigurationError("sink.key_template: \(error.message)")
         }
         try require(["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(configuration.logLevel), "log.level must be one of trace, debug, info, notice, warning, error, critical")
     }

@@ -43,8 +43,12 @@ struct OrchestratorConfiguration: Sendable, CustomStringConvertible {
         var region = ""
         var secretID = ""
         var secretKey = ""
+        var token: String?
         var pathStyle = false
         var keyTemplate = "cdnlog/{domain}/{yyyymmdd}/{filename}"
+        var multipartThresholdMiB = 64
+        var partSizeMiB = 8
+        var partConcurrency = 3
     }
 
     var database = "./orchestrator.sqlite"
@@ -60,7 +64,13 @@ struct OrchestratorConfiguration: Sendable, CustomStringConvertible {
     }
 
     var description: String {
-        "database=\(database) cdn.endpoint=\(cdn.endpoint) cdn.secret_id=\(Redacted(cdn.secretID)) domains=\(cdn.domains.isEmpty ? "(discover)" : cdn.domains.joined(separator: ",")) sink=\(sink.kind)"
+        var text = "database=\(database) cdn.endpoint=\(cdn.endpoint) cdn.secret_id=\(Redacted(cdn.secretID)) domains=\(cdn.domains.isEmpty ? "(discover)" : cdn.domains.joined(separator: ",")) sink=\(sink.kind)"
+        if sink.kind == "local" {
+            text += " sink.directory=\(sink.directory)"
+        } else {
+            text += " sink.bucket=\(sink.bucket) sink.region=\(sink.region) sink.endpoint=\(sink.endpoint.isEmpty ? "(default)" : sink.endpoint) sink.secret_id=\(Redacted(sink.secretID))"
+        }
+        return text
     }
 }
 
