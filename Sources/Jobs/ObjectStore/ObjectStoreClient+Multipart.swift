@@ -71,6 +71,8 @@ extension ObjectStoreClient {
         var markers: (key: String, uploadID: String)?
         while true {
             let response = try await send(.listMultipartUploads(prefix: prefix, after: markers))
+            // rclone's S3 server answers a listing with no upload in progress 404 `NoSuchUpload`.
+            if response.status == 404, ObjectStoreMessages.error(in: response.body)?.code == "NoSuchUpload" { return uploads }
             try response.requireSuccess()
             let page: ObjectStoreMessages.UploadsPage
             do {
