@@ -26,6 +26,7 @@ let package = Package(
             dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
             resources: [
                 .embedInCode("Migrations/0001_jobs.sql"),
+                .embedInCode("Migrations/0002_multipart_uploads.sql"),
                 .embedInCode("Migrations/0003_settled_windows.sql"),
             ]
         ),

@@ -7,6 +7,7 @@ enum Migrations {
     /// in Package.swift's `embedInCode` list (a test checks every file of `migrations/` is listed).
     static let all: [(name: String, sql: String)] = [
         ("0001_jobs", String(decoding: PackageResources._001_jobs_sql, as: UTF8.self)),
+        ("0002_multipart_uploads", String(decoding: PackageResources._002_multipart_uploads_sql, as: UTF8.self)),
         ("0003_settled_windows", String(decoding: PackageResources._003_settled_windows_sql, as: UTF8.self)),
     ].sorted { $0.0 < $1.0 }
 
