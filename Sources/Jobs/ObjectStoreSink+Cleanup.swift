@@ -18,7 +18,8 @@ extension ObjectStoreSink {
     /// the store lists under `keyPrefix` (uploads a crash left unrecorded). Unfinished uploads are billed.
     ///
     /// Pass the fixed prefix of the key template (e.g. `cdnlog/`) so that only the service's own keys are
-    /// touched, and a cutoff far enough back (a day) that no running upload is that old: a running
+    /// touched; with an empty prefix the store's listing could be anyone's, so only the ledger's uploads
+    /// are aborted. Pass a cutoff far enough back (a day) that no running upload is that old: a running
     /// upload whose id is aborted starts over. Best effort: failures are logged, and an upload whose
     /// abort failed for a retryable reason stays in the ledger for the next cleanup.
     ///
@@ -35,6 +36,7 @@ extension ObjectStoreSink {
         } catch {
             logger.warning("cannot read the upload ledger to clean up stale uploads", metadata: ["error": "\(error)"])
         }
+        guard !keyPrefix.isEmpty else { return aborted }
         let listed: [MultipartUploadListing]
         do {
             listed = try await client.listMultipartUploads(prefix: keyPrefix)

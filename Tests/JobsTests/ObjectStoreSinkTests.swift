@@ -278,6 +278,10 @@ struct ObjectStoreSinkTests {
             #expect(try await bed.ledger.multipartUpload(forKey: "cdnlog/old.gz") == nil)
             #expect(try await bed.uploadsInProgress().map(\.key).sorted() == ["cdnlog/orphan.gz", "cdnlog/recent.gz", "other/upload.gz"])
 
+            // Without a prefix the store's listing could be anyone's: only the ledger is trusted.
+            #expect(await sink.abortUploads(startedBefore: Date().addingTimeInterval(60), keyPrefix: "") == 0)
+            #expect(try await bed.uploadsInProgress().count == 3)
+
             #expect(await sink.abortUploads(startedBefore: Date().addingTimeInterval(60), keyPrefix: "cdnlog/") == 1)
             #expect(try await bed.uploadsInProgress().map(\.key).sorted() == ["cdnlog/recent.gz", "other/upload.gz"])
             #expect(try await bed.ledger.multipartUpload(forKey: "cdnlog/recent.gz") != nil)
