@@ -63,7 +63,8 @@ public final class WorkerPool: Service {
     }
 
     private enum Event: Sendable {
-        case windowFinished
+        /// A window finished after running for the given seconds.
+        case windowFinished(TimeInterval)
         case tick
         case graceExpired
     }
@@ -98,14 +99,27 @@ public final class WorkerPool: Service {
         stopping.withLock { $0 = true }
     }
 
+    /// Leases windows ahead of free workers only while windows are short: a leased window that waits
+    /// must not outlive its lease, and with short windows one lease transaction then serves many.
+    private func prefetchCount(averageDuration: TimeInterval?) -> Int {
+        guard let averageDuration, averageDuration < configuration.leaseDuration / 20 else { return 0 }
+        return configuration.concurrency
+    }
+
     private func dispatch() async {
         await withTaskGroup(of: Event.self) { group in
             var running = 0
+            var ready: [LeasedJob] = []
+            var averageDuration: TimeInterval?
             var tickerArmed = false
             var graceArmed = false
             while true {
                 let isStopping = stopping.withLock { $0 }
                 if isStopping {
+                    if !ready.isEmpty {
+                        await handBack(ready)
+                        ready.removeAll()
+                    }
                     if running == 0 { break }
                     if !graceArmed {
                         graceArmed = true
@@ -116,12 +130,16 @@ public final class WorkerPool: Service {
                         }
                     }
                 } else if running < configuration.concurrency {
-                    let claimed = await claim(limit: configuration.concurrency - running)
-                    for job in claimed {
+                    if ready.isEmpty {
+                        ready = await claim(limit: configuration.concurrency - running + prefetchCount(averageDuration: averageDuration))
+                    }
+                    while running < configuration.concurrency, !ready.isEmpty {
+                        let job = ready.removeFirst()
                         running += 1
-                        group.addTask {
+                        group.addTask { [clock] in
+                            let started = clock.now
                             await self.execute(job)
-                            return .windowFinished
+                            return .windowFinished(clock.now.timeIntervalSince(started))
                         }
                     }
                 }
@@ -135,7 +153,9 @@ public final class WorkerPool: Service {
                 }
                 guard let event = await group.next() else { break }
                 switch event {
-                case .windowFinished: running -= 1
+                case .windowFinished(let duration):
+                    running -= 1
+                    averageDuration = averageDuration.map { 0.8 * $0 + 0.2 * duration } ?? duration
                 case .tick: tickerArmed = false
                 case .graceExpired:
                     logger.warning("worker pool interrupting running windows at shutdown", metadata: ["pool.running": "\(running)"])
@@ -144,6 +164,15 @@ public final class WorkerPool: Service {
                 }
             }
             group.cancelAll()
+        }
+    }
+
+    /// Returns leased windows that never started (shutdown) without spending their attempt.
+    private func handBack(_ jobs: [LeasedJob]) async {
+        let now = clock.now
+        let error = JobError(code: "worker.interrupted", message: "the service stopped before this window started")
+        for job in jobs {
+            _ = try? await store.reschedule(job, runAt: now, error: error, consumeAttempt: false, now: now)
         }
     }
 
@@ -185,12 +214,10 @@ public final class WorkerPool: Service {
             group.cancelAll()
             return first
         }
-        // Recording runs in a task of its own: when the pool is interrupted at shutdown this task is
-        // cancelled, and the database layer refuses work in a cancelled task, yet the outcome (or the
-        // hand-back of an interrupted window) must still be written.
-        let recording = Task { try await self.record(race, of: job, metadata: metadata) }
+        // The store writes outcomes through its group commit, outside this task, so an outcome (or the
+        // hand-back of an interrupted window) is recorded even when the pool was cancelled at shutdown.
         do {
-            try await recording.value
+            try await record(race, of: job, metadata: metadata)
         } catch {
             logger.error("cannot record a window's outcome; its lease will expire and it will run again",
                          metadata: metadata.merging(["error": "\(error)"]) { $1 })

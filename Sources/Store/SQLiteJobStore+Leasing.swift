@@ -8,8 +8,7 @@ extension SQLiteJobStore {
         let leaseUntil = now.addingTimeInterval(leaseDuration)
         return try await pool.write { db in
             try Row.fetchAll(
-                db,
-                sql: """
+                db.cachedStatement(sql: """
                     UPDATE jobs SET
                         state = 'running', attempts = attempts + 1,
                         lease_owner = ?, lease_token = ?, lease_until = ?, updated_at = ?
@@ -18,7 +17,7 @@ extension SQLiteJobStore {
                         ORDER BY fair_tag LIMIT ?
                     )
                     RETURNING id, source, domain, hour, attempts, pass
-                    """,
+                    """),
                 arguments: [owner, token, leaseUntil.databaseSeconds, now.databaseSeconds, now.databaseSeconds, limit]
             ).map { row in
                 LeasedJob(
@@ -44,10 +43,9 @@ extension SQLiteJobStore {
     }
 
     public func heartbeat(_ job: LeasedJob, until: Date, now: Date) async throws -> Bool {
-        try await pool.write { db in
-            try db.execute(
-                sql: "UPDATE jobs SET lease_until = ? WHERE id = ? AND state = 'running' AND lease_token = ?",
-                arguments: [until.databaseSeconds, job.id, job.leaseToken])
+        try await groupCommit.perform { db in
+            try db.cachedStatement(sql: "UPDATE jobs SET lease_until = ? WHERE id = ? AND state = 'running' AND lease_token = ?")
+                .execute(arguments: [until.databaseSeconds, job.id, job.leaseToken])
             return db.changesCount == 1
         }
     }
@@ -55,23 +53,21 @@ extension SQLiteJobStore {
     public func complete(_ job: LeasedJob, files: [FileRecord], final: Bool, now: Date) async throws -> Bool {
         let seconds = now.databaseSeconds
         let replaced = job.pass == .reconcile ? files.filter { !$0.skipped }.count : 0
-        return try await pool.write { db in
-            try db.execute(
-                sql: """
-                    UPDATE jobs SET
-                        state = 'done', lease_owner = NULL, lease_token = NULL, lease_until = NULL,
-                        last_error_code = NULL, last_error_message = NULL,
-                        file_count = ?, byte_count = ?, updated_at = ?, finished_at = ?,
-                        final = ?, replaced_count = replaced_count + ?
-                    WHERE id = ? AND state = 'running' AND lease_token = ?
-                    """,
-                arguments: [
-                    files.count, files.reduce(0) { $0 + $1.size }, seconds, seconds, final, replaced,
-                    job.id, job.leaseToken,
-                ])
+        return try await groupCommit.perform { db in
+            try db.cachedStatement(sql: """
+                UPDATE jobs SET
+                    state = 'done', lease_owner = NULL, lease_token = NULL, lease_until = NULL,
+                    last_error_code = NULL, last_error_message = NULL,
+                    file_count = ?, byte_count = ?, updated_at = ?, finished_at = ?,
+                    final = ?, replaced_count = replaced_count + ?
+                WHERE id = ? AND state = 'running' AND lease_token = ?
+                """
+            ).execute(arguments: [
+                files.count, files.reduce(0) { $0 + $1.size }, seconds, seconds, final, replaced, job.id, job.leaseToken,
+            ])
             guard db.changesCount == 1 else { return false }
             guard !files.isEmpty else { return true }
-            try db.execute(sql: "DELETE FROM job_files WHERE job_id = ?", arguments: [job.id])
+            try db.cachedStatement(sql: "DELETE FROM job_files WHERE job_id = ?").execute(arguments: [job.id])
             let insert = try db.cachedStatement(sql: """
                 INSERT INTO job_files (job_id, area, name, size, crc64, md5, sha256, object_key, skipped, stored_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -87,33 +83,31 @@ extension SQLiteJobStore {
     }
 
     public func reschedule(_ job: LeasedJob, runAt: Date, error: JobError, consumeAttempt: Bool, now: Date) async throws -> Bool {
-        try await pool.write { db in
-            try db.execute(
-                sql: """
-                    UPDATE jobs SET
-                        state = 'pending', run_at = ?, attempts = attempts - ?,
-                        lease_owner = NULL, lease_token = NULL, lease_until = NULL,
-                        last_error_code = ?, last_error_message = ?, updated_at = ?
-                    WHERE id = ? AND state = 'running' AND lease_token = ?
-                    """,
-                arguments: [
-                    runAt.databaseSeconds, consumeAttempt ? 0 : 1, error.code, error.message,
-                    now.databaseSeconds, job.id, job.leaseToken,
-                ])
+        try await groupCommit.perform { db in
+            try db.cachedStatement(sql: """
+                UPDATE jobs SET
+                    state = 'pending', run_at = ?, attempts = attempts - ?,
+                    lease_owner = NULL, lease_token = NULL, lease_until = NULL,
+                    last_error_code = ?, last_error_message = ?, updated_at = ?
+                WHERE id = ? AND state = 'running' AND lease_token = ?
+                """
+            ).execute(arguments: [
+                runAt.databaseSeconds, consumeAttempt ? 0 : 1, error.code, error.message,
+                now.databaseSeconds, job.id, job.leaseToken,
+            ])
             return db.changesCount == 1
         }
     }
 
     public func fail(_ job: LeasedJob, error: JobError, now: Date) async throws -> Bool {
-        try await pool.write { db in
-            try db.execute(
-                sql: """
-                    UPDATE jobs SET
-                        state = 'failed', lease_owner = NULL, lease_token = NULL, lease_until = NULL,
-                        last_error_code = ?, last_error_message = ?, updated_at = ?, finished_at = ?
-                    WHERE id = ? AND state = 'running' AND lease_token = ?
-                    """,
-                arguments: [error.code, error.message, now.databaseSeconds, now.databaseSeconds, job.id, job.leaseToken])
+        try await groupCommit.perform { db in
+            try db.cachedStatement(sql: """
+                UPDATE jobs SET
+                    state = 'failed', lease_owner = NULL, lease_token = NULL, lease_until = NULL,
+                    last_error_code = ?, last_error_message = ?, updated_at = ?, finished_at = ?
+                WHERE id = ? AND state = 'running' AND lease_token = ?
+                """
+            ).execute(arguments: [error.code, error.message, now.databaseSeconds, now.databaseSeconds, job.id, job.leaseToken])
             return db.changesCount == 1
         }
     }

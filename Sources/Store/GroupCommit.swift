@@ -1,0 +1,65 @@
+import GRDB
+import Synchronization
+
+/// Group commit: state changes that callers request at about the same time are written in one
+/// transaction, each still guarded on its own and answered with its own result.
+///
+/// The first caller to find no transaction under way starts a drain that writes whatever is queued,
+/// then whatever queued meanwhile, until the queue is empty. One SQLite commit per batch instead of
+/// one per change is what lets a pool of workers finish thousands of windows a second. A failing
+/// transaction fails every change of its batch (they were rolled back together); callers treat that
+/// like any other store error.
+final class GroupCommit: Sendable {
+    private struct Change: Sendable {
+        let apply: @Sendable (Database) throws -> Bool
+        let continuation: CheckedContinuation<Bool, any Error>
+    }
+
+    private struct Queue {
+        var changes: [Change] = []
+        var draining = false
+    }
+
+    private let writer: DatabasePool
+    private let queue = Mutex(Queue())
+
+    /// Creates a group commit over `writer`.
+    init(writer: DatabasePool) {
+        self.writer = writer
+    }
+
+    /// Applies `change` inside a shared write transaction and returns its result.
+    func perform(_ change: @escaping @Sendable (Database) throws -> Bool) async throws -> Bool {
+        try await withCheckedThrowingContinuation { continuation in
+            let startsDrain = queue.withLock { queue -> Bool in
+                queue.changes.append(Change(apply: change, continuation: continuation))
+                guard !queue.draining else { return false }
+                queue.draining = true
+                return true
+            }
+            if startsDrain {
+                // Unstructured on purpose, and short-lived: it ends as soon as the queue is empty. It must
+                // not inherit a caller's cancellation, since it writes other callers' changes too.
+                Task { await self.drain() }
+            }
+        }
+    }
+
+    private func drain() async {
+        while true {
+            let batch = queue.withLock { queue -> [Change] in
+                let batch = queue.changes
+                queue.changes.removeAll(keepingCapacity: true)
+                if batch.isEmpty { queue.draining = false }
+                return batch
+            }
+            guard !batch.isEmpty else { return }
+            do {
+                let results = try await writer.write { db in try batch.map { try $0.apply(db) } }
+                for (change, result) in zip(batch, results) { change.continuation.resume(returning: result) }
+            } catch {
+                for change in batch { change.continuation.resume(throwing: error) }
+            }
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import Store
+
+/// The `status --json` document. Field names are a contract (`jobs` with `pending`, `running`, `done`,
+/// `failed`; `domains` with `domain` and the same counts); more fields may be added, none renamed.
+struct StatusDocument: Encodable {
+    struct Counts: Encodable {
+        var pending: Int
+        var running: Int
+        var done: Int
+        var failed: Int
+
+        init(_ counts: StateCounts) {
+            pending = counts.pending
+            running = counts.running
+            done = counts.done
+            failed = counts.failed
+        }
+    }
+
+    struct Settling: Encodable {
+        var provisional: Int
+        var final: Int
+        var replaced: Int
+    }
+
+    struct Domain: Encodable {
+        var source: String
+        var domain: String
+        var active: Bool
+        var pending: Int
+        var running: Int
+        var done: Int
+        var failed: Int
+        var provisional: Int
+        var final: Int
+        var replaced: Int
+        var lag_seconds: Int
+        var oldest_open_hour: String?
+        var planned_until: String?
+    }
+
+    struct Failure: Encodable {
+        var source: String
+        var domain: String
+        var hour: String
+        var attempts: Int
+        var error_code: String
+        var error_message: String
+        var failed_at: String
+    }
+
+    var database: String
+    var generated_at: String
+    var jobs: Counts
+    var settling: Settling
+    var domains: [Domain]
+    var recent_failures: [Failure]
+
+    init(_ report: StatusReport, database: String, now: Date) {
+        self.database = database
+        generated_at = StatusFormatter.iso(now)
+        jobs = Counts(report.totals)
+        settling = Settling(
+            provisional: report.settling.provisional(done: report.totals.done), final: report.settling.final,
+            replaced: report.settling.replaced)
+        domains = report.domains.map { domain in
+            Domain(
+                source: domain.source, domain: domain.domain, active: domain.active,
+                pending: domain.counts.pending, running: domain.counts.running, done: domain.counts.done, failed: domain.counts.failed,
+                provisional: domain.settling.provisional(done: domain.counts.done), final: domain.settling.final,
+                replaced: domain.settling.replaced, lag_seconds: Int(domain.lag(at: now)),
+                oldest_open_hour: domain.oldestOpenHour.map(StatusFormatter.iso), planned_until: domain.plannedUntil.map(StatusFormatter.iso))
+        }
+        recent_failures = report.recentFailures.map { failure in
+            Failure(
+                source: failure.window.source, domain: failure.window.domain, hour: StatusFormatter.iso(failure.window.hour),
+                attempts: failure.attempts, error_code: failure.error.code, error_message: failure.error.message,
+                failed_at: StatusFormatter.iso(failure.failedAt))
+        }
+    }
+}
+
+/// One window in `jobs --json`.
+struct JobDocument: Encodable {
+    var id: Int64
+    var source: String
+    var domain: String
+    var hour: String
+    var state: String
+    var pass: String
+    var final: Bool
+    var attempts: Int
+    var run_at: String
+    var files: Int
+    var bytes: Int64
+    var updated_at: String
+    var last_error_code: String?
+    var last_error_message: String?
+
+    init(_ job: JobSummary) {
+        id = job.id
+        source = job.window.source
+        domain = job.window.domain
+        hour = StatusFormatter.iso(job.window.hour)
+        state = job.state.rawValue
+        pass = job.pass.rawValue
+        final = job.final
+        attempts = job.attempts
+        run_at = StatusFormatter.iso(job.runAt)
+        files = job.fileCount
+        bytes = job.byteCount
+        updated_at = StatusFormatter.iso(job.updatedAt)
+        last_error_code = job.lastError?.code
+        last_error_message = job.lastError?.message
+    }
+}
