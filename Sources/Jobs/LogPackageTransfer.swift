@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Store
+import Synchronization
 
 /// The pull transfer: lists a window's packages at the source and copies each into the sink, verified
 /// and idempotent.
@@ -15,6 +16,9 @@ public struct LogPackageTransfer: WindowTransfer {
     private let sink: any ObjectSink
     private let keyTemplate: KeyTemplate
     private let logger: Logger
+    /// Keys whose upload started but did not finish, per window, so a window that fails for good can
+    /// discard them. In memory: after a restart the sink's daily cleanup catches what is left.
+    private let unfinished = UnfinishedUploads()
 
     /// Creates the transfer.
     public init(source: any LogSource, downloader: PackageDownloader, sink: any ObjectSink, keyTemplate: KeyTemplate, logger: Logger) {
@@ -52,14 +56,42 @@ public struct LogPackageTransfer: WindowTransfer {
             logger.debug("identical package already stored", metadata: metadata)
             return record(of: package, file: file, key: key, skipped: true)
         }
+        unfinished.insert(key, for: window)
         try await sink.store(file, at: key)
+        unfinished.remove(key, for: window)
         logger.debug("package stored", metadata: metadata.merging(["package.bytes": "\(file.size)"]) { $1 })
         return record(of: package, file: file, key: key, skipped: false)
+    }
+
+    public func abandon(_ window: Window) async {
+        for key in unfinished.removeAll(for: window) {
+            await sink.discardUpload(forKey: key)
+        }
     }
 
     private func record(of package: LogPackage, file: SpooledFile, key: String, skipped: Bool) -> FileRecord {
         FileRecord(
             area: package.area, name: package.name, size: file.size, crc64: file.crc64, md5: file.md5,
             sha256: file.sha256, objectKey: key, skipped: skipped)
+    }
+}
+
+/// The keys of uploads in progress or interrupted, per window.
+private final class UnfinishedUploads: Sendable {
+    private let keys = Mutex<[Window: Set<String>]>([:])
+
+    func insert(_ key: String, for window: Window) {
+        keys.withLock { _ = $0[window, default: []].insert(key) }
+    }
+
+    func remove(_ key: String, for window: Window) {
+        keys.withLock { keys in
+            keys[window]?.remove(key)
+            if keys[window]?.isEmpty == true { keys[window] = nil }
+        }
+    }
+
+    func removeAll(for window: Window) -> Set<String> {
+        keys.withLock { $0.removeValue(forKey: window) ?? [] }
     }
 }

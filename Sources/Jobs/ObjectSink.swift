@@ -59,4 +59,13 @@ public protocol ObjectSink: Sendable {
     /// Must be atomic from a reader's point of view: a key holds either the old or the new bytes,
     /// never a partial object.
     func store(_ file: SpooledFile, at key: String) async throws
+
+    /// Gives up an unfinished upload to `key` that will not be resumed (its window failed for good),
+    /// so the store does not keep billing for it. Best effort.
+    func discardUpload(forKey key: String) async
+}
+
+extension ObjectSink {
+    /// Nothing to discard for sinks without resumable uploads.
+    public func discardUpload(forKey key: String) async {}
 }

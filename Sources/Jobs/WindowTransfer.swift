@@ -15,4 +15,12 @@ public enum TransferOutcome: Sendable, Equatable {
 public protocol WindowTransfer: Sendable {
     /// Runs `window`. Throws `TransferError` (other errors are treated as retryable).
     func transfer(_ window: Window) async throws -> TransferOutcome
+
+    /// Called when `window` failed for good: release what its runs left unfinished (multipart uploads).
+    func abandon(_ window: Window) async
+}
+
+extension WindowTransfer {
+    /// Nothing to release by default.
+    public func abandon(_ window: Window) async {}
 }

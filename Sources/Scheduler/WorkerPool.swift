@@ -310,6 +310,7 @@ public final class WorkerPool: Service {
             logger.info("window will be retried", metadata: details.merging(["job.retry_at": "\(instant.formatted(.iso8601))"]) { $1 })
         case .fail:
             _ = try await store.fail(job, error: record, now: now)
+            await transfer.abandon(job.window)
             logger.error("window failed", metadata: details.merging(["error.message": "\(transferError.message)"]) { $1 })
         }
     }

@@ -50,6 +50,13 @@ final class ScriptedDomainSource: LogSource {
 final class ScriptedTransfer: WindowTransfer {
     private let outcomes: Mutex<[String: Result<TransferOutcome, TransferError>]>
     private let ran = Mutex<[Window]>([])
+    private let abandoned = Mutex<[Window]>([])
+
+    var windowsAbandoned: [Window] { abandoned.withLock { $0 } }
+
+    func abandon(_ window: Window) async {
+        abandoned.withLock { $0.append(window) }
+    }
 
     init(_ outcomes: [String: Result<TransferOutcome, TransferError>]) { self.outcomes = Mutex(outcomes) }
 

@@ -77,6 +77,7 @@ struct WorkerPoolTests {
         let job = try await only(store)
         #expect(job.state == .failed && job.attempts == 1)
         #expect(job.lastError?.message.contains("cdn.secret_key") == true)
+        #expect(fixture.transfer.windowsAbandoned == [job.window], "a failed window's unfinished uploads are released")
     }
 
     @Test("an unpublished hour waits without using attempts, then is done empty past the horizon")
