@@ -77,13 +77,25 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Test servers shared by test targets: a real `rclone serve s3` and a counting, faulting proxy.
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "Jobs",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "JobsTests", dependencies: ["Jobs", "Store", "CDNSimulator", "CZlib",
+        .testTarget(name: "JobsTests", dependencies: ["Jobs", "Store", "CDNSimulator", "CZlib", "TestSupport",
             .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Jobs", "Store", "CDNSimulator"]),
         .testTarget(name: "CDNSimulatorTests", dependencies: ["CDNSimulator", "Jobs",
             .product(name: "AsyncHTTPClient", package: "async-http-client")]),
-        .testTarget(name: "OrchestratorTests", dependencies: ["Store", "Jobs", "CDNSimulator",
+        .testTarget(name: "OrchestratorTests", dependencies: ["Store", "Jobs", "CDNSimulator", "TestSupport",
             .product(name: "Logging", package: "swift-log")]),
     ]
 )

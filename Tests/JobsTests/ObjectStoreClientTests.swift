@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 @testable import Jobs
 import Logging
+import TestSupport
 import Testing
 
 /// The object store client end to end against a real `rclone serve s3` that checks SigV4 signatures.

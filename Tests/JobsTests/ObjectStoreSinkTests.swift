@@ -3,6 +3,7 @@ import CDNSimulator
 import Foundation
 import Logging
 import Store
+import TestSupport
 import Testing
 
 @testable import Jobs

@@ -3,6 +3,7 @@ import Foundation
 import Jobs
 import Logging
 import Store
+import TestSupport
 
 /// Everything a sink test needs: a real S3 store (`RcloneS3Server`), the counting and faulting proxy in
 /// front of it, a real SQLite ledger, a scratch directory for spool files, and captured logs.

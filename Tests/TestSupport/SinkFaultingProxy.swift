@@ -12,37 +12,52 @@ import Synchronization
 ///
 /// SigV4 with `UNSIGNED-PAYLOAD` signs the headers, not the body, so an altered body reaches the store
 /// with a valid signature: only `Content-MD5` can catch it there.
-final class SinkFaultingProxy: Sendable {
+public final class SinkFaultingProxy: Sendable {
     /// Faults to inject; they stay in force until changed.
-    struct Faults: Sendable {
+    public struct Faults: Sendable {
         /// Flip one byte in the middle of the body of the `n`-th PUT from now (1 for the next one).
-        var corruptPut: Int?
+        public var corruptPut: Int?
         /// Replace the `ETag` of the answer to the `n`-th PUT from now with one of other bytes, as a store
         /// that kept something else would report.
-        var falseETagPut: Int?
+        public var falseETagPut: Int?
         /// Remove the `ETag` from the answer to the `n`-th PUT from now.
-        var missingETagPut: Int?
+        public var missingETagPut: Int?
         /// Forward this many more part uploads (`PUT ...?partNumber=`), then answer every later one with
         /// `partFailure` without forwarding it.
-        var partsBeforeFailure: Int?
+        public var partsBeforeFailure: Int?
         /// The answer to part uploads refused by `partsBeforeFailure`: HTTP status and S3 error code.
-        var partFailure: (status: Int, code: String) = (503, "ServiceUnavailable")
+        public var partFailure: (status: Int, code: String)
+
+        /// Faults as given; none by default, and refused parts answered 503 `ServiceUnavailable`.
+        public init(
+            corruptPut: Int? = nil, falseETagPut: Int? = nil, missingETagPut: Int? = nil, partsBeforeFailure: Int? = nil,
+            partFailure: (status: Int, code: String) = (503, "ServiceUnavailable")
+        ) {
+            self.corruptPut = corruptPut
+            self.falseETagPut = falseETagPut
+            self.missingETagPut = missingETagPut
+            self.partsBeforeFailure = partsBeforeFailure
+            self.partFailure = partFailure
+        }
     }
 
     /// What passed through so far.
-    struct Counters: Sendable, Equatable {
+    public struct Counters: Sendable, Equatable {
         /// Requests received, by method (`HEAD`, `PUT`, ...).
-        var requests: [String: Int] = [:]
+        public var requests: [String: Int] = [:]
         /// Body bytes of PUT requests received from the client.
-        var putBytesReceived: Int64 = 0
+        public var putBytesReceived: Int64 = 0
         /// Body bytes of PUT requests forwarded to the store.
-        var putBytesForwarded: Int64 = 0
+        public var putBytesForwarded: Int64 = 0
         /// Part uploads forwarded to the store.
-        var partsForwarded = 0
+        public var partsForwarded = 0
         /// Requests answered by a fault instead of the store.
-        var refused = 0
+        public var refused = 0
         /// The most PUTs in progress at the same time.
-        var mostConcurrentPuts = 0
+        public var mostConcurrentPuts = 0
+
+        /// All zero.
+        public init() {}
     }
 
     private struct State {
@@ -63,13 +78,13 @@ final class SinkFaultingProxy: Sendable {
     }
 
     /// The counters so far.
-    var counters: Counters { state.withLock { $0.counters } }
+    public var counters: Counters { state.withLock { $0.counters } }
 
     /// Zeroes the counters.
-    func resetCounters() { state.withLock { $0.counters = Counters() } }
+    public func resetCounters() { state.withLock { $0.counters = Counters() } }
 
     /// Replaces the faults in force; `corruptPut` counts PUTs from this call on.
-    func inject(_ faults: Faults) {
+    public func inject(_ faults: Faults) {
         state.withLock {
             $0.faults = faults
             $0.putsSinceFaultsSet = 0
@@ -78,7 +93,7 @@ final class SinkFaultingProxy: Sendable {
     }
 
     /// Runs `body` with the base URL of a proxy to `upstream` (`http://host:port`), then stops it.
-    static func serve<Result: Sendable>(
+    public static func serve<Result: Sendable>(
         upstream: String, _ body: (_ endpoint: String, _ proxy: SinkFaultingProxy) async throws -> Result
     ) async throws -> Result {
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)

