@@ -73,6 +73,7 @@ let package = Package(
             name: "Benchmarks",
             dependencies: [
                 "Scheduler", "Jobs", "Store",
+                "CDNSimulator", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]

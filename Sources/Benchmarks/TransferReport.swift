@@ -1,0 +1,130 @@
+import Foundation
+
+/// The `transfer` benchmark's result: the last line `scripts/bench transfer` prints, one JSON object.
+struct TransferReport: Encodable {
+    /// The goals the headline numbers are held against.
+    struct Targets: Encodable {
+        /// Orchestrator seconds over rclone seconds, at most.
+        var ratio = 1.0
+        /// The orchestrator's peak RSS, under this many MiB.
+        var orchestratorPeakRSSMiB = 64
+
+        /// The JSON keys, snake_case.
+        enum CodingKeys: String, CodingKey {
+            case ratio
+            case orchestratorPeakRSSMiB = "orchestrator_peak_rss_mib"
+        }
+    }
+
+    /// Medians of where the orchestrator's rounds spent their time, measured inside `transfer-once`.
+    struct Phases: Encodable {
+        /// The skip check (HEAD).
+        var head: Double
+        /// Download, verification and digests into the spool, fsync included.
+        var download: Double
+        /// The sink: part digests, parts, Complete, verification.
+        var upload: Double
+        /// All of `transfer-once`'s own run (the rest of the wall time is process start and exit).
+        var inProcess: Double
+
+        /// The JSON keys, snake_case.
+        enum CodingKeys: String, CodingKey {
+            case head, download, upload
+            case inProcess = "in_process"
+        }
+    }
+
+    /// Size of the package moved.
+    var bytes: Int64
+    /// Median wall seconds of the orchestrator's rounds (`transfer-once`, process start to exit).
+    var orchestratorSeconds: Double
+    /// Median wall seconds of `rclone copyurl`.
+    var rcloneSeconds: Double
+    /// `orchestratorSeconds / rcloneSeconds`.
+    var ratio: Double
+    /// The largest peak RSS of the orchestrator's rounds, in MiB.
+    var orchestratorPeakRSSMiB: Double
+    /// The largest peak RSS of rclone's rounds, in MiB.
+    var rclonePeakRSSMiB: Double
+    /// Rounds per tool.
+    var rounds: Int
+    /// The goals.
+    var targets = Targets()
+    /// Which targets were missed (empty when all were met).
+    var targetsMissed: [String] = []
+    /// Processor count, architecture and model.
+    var machine: String
+    /// Every orchestrator round's wall seconds, in order.
+    var orchestratorRunsSeconds: [Double]
+    /// Every rclone round's wall seconds, in order.
+    var rcloneRunsSeconds: [Double]
+    /// Every orchestrator round's peak RSS in MiB.
+    var orchestratorRunsRSSMiB: [Double]
+    /// Every rclone round's peak RSS in MiB.
+    var rcloneRunsRSSMiB: [Double]
+    /// Where the orchestrator's time went (medians, seconds).
+    var orchestratorPhases: Phases
+    /// Single-core cost of each per-byte step on this package (seconds), see `TransferCostProfile`.
+    var singleCoreSeconds: TransferCostProfile
+    /// Wall seconds for `curl` to fetch the package from the HTTP source to /dev/null: the source's
+    /// own speed, which must be far below either tool's time.
+    var sourceSeconds: Double
+    /// The settings each tool ran with.
+    var settings: String
+    /// `rclone version`'s first line.
+    var rcloneVersion: String
+
+    /// The JSON keys, snake_case as the report prints them.
+    enum CodingKeys: String, CodingKey {
+        case bytes
+        case orchestratorSeconds = "orchestrator_seconds"
+        case rcloneSeconds = "rclone_seconds"
+        case ratio
+        case orchestratorPeakRSSMiB = "orchestrator_peak_rss_mib"
+        case rclonePeakRSSMiB = "rclone_peak_rss_mib"
+        case rounds, targets
+        case targetsMissed = "targets_missed"
+        case machine
+        case orchestratorRunsSeconds = "orchestrator_runs_seconds"
+        case rcloneRunsSeconds = "rclone_runs_seconds"
+        case orchestratorRunsRSSMiB = "orchestrator_runs_rss_mib"
+        case rcloneRunsRSSMiB = "rclone_runs_rss_mib"
+        case orchestratorPhases = "orchestrator_phases_seconds"
+        case singleCoreSeconds = "single_core_seconds"
+        case sourceSeconds = "source_seconds"
+        case settings
+        case rcloneVersion = "rclone_version"
+    }
+
+    /// The report as one line of JSON, keys sorted.
+    func jsonLine() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
+    /// The targets this report misses.
+    var missed: [String] {
+        var missed: [String] = []
+        if ratio > targets.ratio { missed.append("ratio") }
+        if orchestratorPeakRSSMiB >= Double(targets.orchestratorPeakRSSMiB) { missed.append("orchestrator_peak_rss_mib") }
+        return missed
+    }
+}
+
+/// Small statistics for the benchmark's rounds.
+enum RoundStatistics {
+    /// The median of `values` (the mean of the middle two for an even count); 0 for none.
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+
+    /// `value` rounded to `digits` decimals.
+    static func rounded(_ value: Double, _ digits: Int = 3) -> Double {
+        let scale = pow(10, Double(digits))
+        return (value * scale).rounded() / scale
+    }
+}
