@@ -8,8 +8,10 @@ import NIOCore
 /// The body streams straight to a new `<random>.part` file (mode 0600) while CRC-64, MD5 and SHA-256 are
 /// computed and the gzip data is inflated and discarded, so memory stays bounded whatever the package size.
 /// A package is returned only if the status was 200, its length matches `Content-Length` and the listed
-/// size, and it is complete, intact gzip; the file is fsync'd before `download` returns. On any failure
-/// the partial file is deleted.
+/// size, and it is complete, intact gzip. The spool file is not fsync'd: it lives only until the package
+/// is stored, and after a crash spool files are deleted and the package downloaded again, so waiting for
+/// the device would protect nothing (it cost about a second per GiB). On any failure the partial file is
+/// deleted.
 ///
 /// Error codes (`TransferError`), all retryable because a fresh listing brings a fresh link and a fresh
 /// copy; the job's attempt limit ends a package that stays broken:
@@ -111,7 +113,7 @@ public struct PackageDownloader: Sendable {
 
     // MARK: - Implementation
 
-    /// Fetches `package`, writing the body to `descriptor` and checking it; fsyncs before returning.
+    /// Fetches `package`, writing the body to `descriptor` and checking it.
     private func receive(_ package: LogPackage, into descriptor: Int32, path: String) async throws -> SpooledFile {
         var request = HTTPClientRequest(url: package.url)
         request.method = .GET
@@ -158,7 +160,6 @@ public struct PackageDownloader: Sendable {
             throw Self.sizeMismatch(package, "received \(received) bytes but the listing said \(announced)")
         }
         try verifier.finish()
-        try FileIO.synchronize(descriptor, path: path)
         return digests.spooledFile(at: path)
     }
 
