@@ -55,9 +55,6 @@ public final class ManualWallClock: WallClock {
         for sleeper in due { sleeper.continuation.resume() }
     }
 
-    /// How many tasks are sleeping on this clock.
-    public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
-
     public func sleep(for duration: Duration) async throws {
         let id = state.withLock { state -> UInt64 in
             state.nextID += 1
