@@ -1,7 +1,14 @@
 import GRDB
 
 /// The schema migrations, embedded from `migrations/NNNN_name.sql` at build time so the binary needs no
-/// files beside it. Applied in order by GRDB's migrator, each in its own transaction.
+/// files beside it.
+///
+/// Several processes may open one new database at the same moment (the service starting while a
+/// monitoring job runs `orchestrator status`). Each migration therefore runs in its own `IMMEDIATE`
+/// transaction that first re-reads which migrations are applied: the first opener takes SQLite's write
+/// lock and applies it, the others wait on the busy timeout and then find it recorded. Applied
+/// migrations are recorded in GRDB's `grdb_migrations` table, so databases created by earlier versions
+/// (through GRDB's `DatabaseMigrator`) are read as they are.
 enum Migrations {
     /// `(identifier, SQL)` in application order (by name). A new migration file must be added here and
     /// in Package.swift's `embedInCode` list (a test checks every file of `migrations/` is listed).
@@ -11,17 +18,56 @@ enum Migrations {
         ("0003_settled_windows", String(decoding: PackageResources._003_settled_windows_sql, as: UTF8.self)),
     ].sorted { $0.0 < $1.0 }
 
-    /// A migrator with every migration registered.
-    static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        for migration in all {
-            migrator.registerMigration(migration.name) { db in
-                try db.execute(sql: migration.sql)
-            }
-        }
-        return migrator
-    }
-
     /// The identifiers of the embedded migrations, for checks.
     static var names: [String] { all.map(\.name) }
+
+    /// Applies every migration the database lacks and returns the identifiers this call applied (empty
+    /// when the database was already current, in which case nothing was written).
+    ///
+    /// - Throws: `StoreError` when the database records a migration this binary does not know (it was
+    ///   written by a newer version); SQLite's errors otherwise.
+    static func apply(to writer: some DatabaseWriter, path: String) throws -> [String] {
+        let recorded = try writer.read { db in try appliedIdentifiers(db) }
+        try checkNotSuperseded(recorded, path: path)
+        guard names.contains(where: { !recorded.contains($0) }) else { return [] }
+        var applied: [String] = []
+        for migration in all where !recorded.contains(migration.name) {
+            let ran = try writer.writeWithoutTransaction { db in
+                // Deferred foreign-key checking, as GRDB's migrator does: a migration may rebuild a table
+                // that others reference; violations are looked for before the commit instead.
+                try db.execute(sql: "PRAGMA foreign_keys = OFF")
+                defer { try? db.execute(sql: "PRAGMA foreign_keys = ON") }
+                var ran = false
+                try db.inTransaction(.immediate) {
+                    try db.execute(sql: "CREATE TABLE IF NOT EXISTS grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+                    // Re-read under the write lock: another process may have applied it meanwhile.
+                    let current = try appliedIdentifiers(db)
+                    try checkNotSuperseded(current, path: path)
+                    guard !current.contains(migration.name) else { return .commit }
+                    try db.execute(sql: migration.sql)
+                    if try Row.fetchOne(db, sql: "PRAGMA foreign_key_check") != nil {
+                        throw StoreError("migration \(migration.name) of \(path) leaves rows that break a foreign key")
+                    }
+                    try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)", arguments: [migration.name])
+                    ran = true
+                    return .commit
+                }
+                return ran
+            }
+            if ran { applied.append(migration.name) }
+        }
+        return applied
+    }
+
+    /// The identifiers recorded as applied; empty for a new database.
+    private static func appliedIdentifiers(_ db: Database) throws -> Set<String> {
+        guard try db.tableExists("grdb_migrations") else { return [] }
+        return try Set(String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"))
+    }
+
+    private static func checkNotSuperseded(_ recorded: Set<String>, path: String) throws {
+        if !recorded.isSubset(of: Set(names)) {
+            throw StoreError("the database \(path) was written by a newer version of orchestrator; upgrade this binary")
+        }
+    }
 }

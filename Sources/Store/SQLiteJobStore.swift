@@ -26,6 +26,8 @@ public final class SQLiteJobStore: JobStore {
     let pool: DatabasePool
     /// Batches the state changes of concurrent workers into shared transactions.
     let groupCommit: GroupCommit
+    /// The migrations this opening applied, in order; empty when the database was already current.
+    let appliedMigrations: [String]
 
     /// Opens (and with `create`, creates) the database at `path` and applies pending migrations.
     ///
@@ -51,13 +53,7 @@ public final class SQLiteJobStore: JobStore {
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
-            let migrator = Migrations.migrator
-            try pool.write { db in
-                if try migrator.hasBeenSuperseded(db) {
-                    throw StoreError("the database \(path) was written by a newer version of orchestrator; upgrade this binary")
-                }
-            }
-            try migrator.migrate(pool)
+            appliedMigrations = try Migrations.apply(to: pool, path: path)
             groupCommit = GroupCommit(writer: pool)
         } catch let error as StoreError {
             throw error
@@ -72,10 +68,18 @@ public final class SQLiteJobStore: JobStore {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         let descriptor = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        // Another process creating the same new database at the same moment is not an error: the
+        // migrations sort out which of the two applies the schema.
+        if descriptor < 0 && errno == EEXIST { return }
         guard descriptor >= 0 else {
             throw StoreError("cannot create the database \(path): \(String(cString: strerror(errno)))")
         }
         Glibc.close(descriptor)
+    }
+
+    /// The migrations recorded as applied in the database, in order.
+    func recordedMigrations() throws -> [String] {
+        try pool.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") }
     }
 
     /// Closes the database; later calls fail.

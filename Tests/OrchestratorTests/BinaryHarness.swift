@@ -35,30 +35,45 @@ enum Binary {
 
     /// Runs `orchestrator arguments…` to completion in `directory`.
     static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws -> Output {
+        try start(arguments, in: directory, environment: environment).wait()
+    }
+
+    /// A command started in the background; `wait()` collects what it printed.
+    struct Started {
+        let process: Process
+        let out: Pipe
+        let err: Pipe
+
+        /// Waits for the command to exit.
+        func wait() -> Output {
+            let stdout = out.fileHandleForReading.readDataToEndOfFile()
+            let stderr = err.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        }
+    }
+
+    /// Starts `orchestrator arguments…` without waiting for it, so several can run at once.
+    static func start(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws -> Started {
         let process = Process()
         process.executableURL = url
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = directory }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
+        let started = Started(process: process, out: Pipe(), err: Pipe())
+        process.standardOutput = started.out
+        process.standardError = started.err
         try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        return started
     }
 
-    /// Starts `orchestrator run --config FILE` in the background, its log going to `log`.
+    /// Starts `orchestrator run --config FILE` in the background, its log going to `log` (emptied first).
     static func startService(config: URL, log: URL) throws -> Process {
         let process = Process()
         process.executableURL = url
         process.arguments = ["run", "--config", config.path]
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
-        handle.seekToEndOfFile()
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
@@ -120,6 +135,23 @@ final class ServiceSandbox {
 
             """
         try text.write(to: config, atomically: true, encoding: .utf8)
+    }
+
+    /// Starts `orchestrator run` on this sandbox's configuration and waits until it logs that it is
+    /// ready (database open and migrated), failing early if it exits first.
+    func startServiceWhenReady(timeout: TimeInterval = 30) async throws -> Process {
+        let service = try Binary.startService(config: config, log: log)
+        try await waitUntilReady(service, timeout: timeout)
+        return service
+    }
+
+    /// Waits until `service` logs that it is ready, failing early if it exits first. `startService`
+    /// starts the log afresh, so the line is this process's.
+    func waitUntilReady(_ service: Process, timeout: TimeInterval = 30) async throws {
+        try await waitUntil(timeout: timeout, "the service ready") {
+            guard service.isRunning else { throw HarnessError("the service exited with \(service.terminationStatus)\n\(logTail)") }
+            return ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("service ready")
+        }
     }
 
     /// Opens the service's database (it exists once the service started).

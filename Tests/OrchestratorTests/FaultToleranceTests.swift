@@ -21,8 +21,7 @@ struct FaultToleranceTests {
         let sandbox = try ServiceSandbox(name: "faults")
         do {
             try sandbox.writeConfig(endpoint: simulator.baseURL, domains: domains, lookbackHours: hours, concurrency: 3, maxAttempts: 40)
-            let service = try Binary.startService(config: sandbox.config, log: sandbox.log)
-            try await waitUntil(timeout: 30, "the database to appear") { FileManager.default.fileExists(atPath: sandbox.database.path) }
+            let service = try await sandbox.startServiceWhenReady()
             let store = try sandbox.store()
             try await waitUntil(timeout: 240, "every window done") {
                 try await store.status(recentFailureLimit: 0).totals.done == domains.count * hours

@@ -35,10 +35,7 @@ struct MultipartResumeTests {
             // is lost on a kill (the store may hold it, the ledger does not) and sent again after the
             // restart; with `part_concurrency` N that would be up to N parts, beyond the one-part bound.
             try scenario.writeConfig(domains: [domain], lookbackHours: 1, area: "mainland", partConcurrency: 1)
-            var service = try Binary.startService(config: scenario.sandbox.config, log: scenario.sandbox.log)
-            try await waitUntil(timeout: 30, "the database to appear") {
-                FileManager.default.fileExists(atPath: scenario.sandbox.database.path)
-            }
+            var service = try await scenario.sandbox.startServiceWhenReady()
             let store = try scenario.sandbox.store()
             defer { try? store.close() }
             let partCount = (packageSize + ObjectStoreScenario.partSize - 1) / ObjectStoreScenario.partSize
@@ -209,8 +206,7 @@ struct ObjectStoreScenario {
     /// Runs the service until every window is done, stops it with SIGTERM, and returns the files of
     /// every window.
     func runUntilEveryWindowIsDone() async throws -> [FileRecord] {
-        let service = try Binary.startService(config: sandbox.config, log: sandbox.log)
-        try await waitUntil(timeout: 30, "the database to appear") { FileManager.default.fileExists(atPath: sandbox.database.path) }
+        let service = try await sandbox.startServiceWhenReady()
         let store = try sandbox.store()
         defer { try? store.close() }
         try await waitUntil(timeout: 60, "every window done") {

@@ -16,6 +16,9 @@ struct RunCommand: AsyncParsableCommand {
         let logger = LogSetup.makeLogger(level: configuration.logLevel)
         logger.info("starting", metadata: ["config": "\(configuration)"])
         let assembly = try await ServiceAssembly.make(configuration: configuration, logger: logger)
+        // The database is open and current, and a crashed predecessor's leftovers are cleared: other
+        // processes may use the database from here on (the end-to-end tests wait for this line).
+        logger.info("service ready", metadata: ["database.path": "\(configuration.database)"])
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: assembly.services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
