@@ -21,19 +21,26 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // The lowest layer: the injected clock, Unix-time helpers, classified errors, POSIX file calls.
+        .target(name: "Core"),
+        // The job model (windows, leases, per-file results, the upload ledger) and the `JobStore`
+        // protocol, with no storage engine: what the scheduler and the jobs program against.
+        .target(name: "JobModel", dependencies: ["Core"]),
+        // The SQLite implementation of `JobStore` and `UploadLedger`.
         .target(
             name: "Store",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["JobModel", "Core", .product(name: "GRDB", package: "GRDB.swift")],
             resources: [
                 .embedInCode("Migrations/0001_jobs.sql"),
                 .embedInCode("Migrations/0002_multipart_uploads.sql"),
                 .embedInCode("Migrations/0003_settled_windows.sql"),
             ]
         ),
+        // Tencent Cloud: TC3 signing, Beijing time, the CDN API client and its messages, the rate limiter.
         .target(
-            name: "Jobs",
+            name: "TencentCloud",
             dependencies: [
-                "Store", "CZlib",
+                "Core", "JobModel",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -41,10 +48,32 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ]
         ),
+        // S3-compatible stores and COS: the client, SigV4 and COS signing, XML, error classification.
+        .target(
+            name: "ObjectStorage",
+            dependencies: [
+                "Core",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // What a window does: download and verify, digests, key templates, the sinks, the transfer.
+        .target(
+            name: "Jobs",
+            dependencies: [
+                "Core", "JobModel", "TencentCloud", "ObjectStorage", "CZlib",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "Scheduler",
             dependencies: [
-                "Jobs", "Store",
+                "Jobs", "JobModel", "Core",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -52,7 +81,7 @@ let package = Package(
         .target(
             name: "CDNSimulator",
             dependencies: [
-                "Jobs", "CZlib",
+                "TencentCloud", "Core", "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -62,7 +91,8 @@ let package = Package(
         .executableTarget(
             name: "orchestrator",
             dependencies: [
-                "Scheduler", "Jobs", "Store", "CDNSimulator",
+                "Scheduler", "Jobs", "JobModel", "Store", "TencentCloud", "ObjectStorage", "Core", "CDNSimulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -72,17 +102,18 @@ let package = Package(
         .executableTarget(
             name: "Benchmarks",
             dependencies: [
-                "Scheduler", "Jobs", "Store",
-                "CDNSimulator", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "Scheduler", "Jobs", "JobModel", "Store", "TencentCloud", "ObjectStorage", "Core", "CDNSimulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Test servers shared by test targets: a real `rclone serve s3` and a counting, faulting proxy.
+        // Test doubles and servers shared by test targets: the manual clock, a real `rclone serve s3`
+        // and a counting, faulting proxy.
         .target(
             name: "TestSupport",
             dependencies: [
-                "Jobs",
+                "Core", "Jobs", "ObjectStorage",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -90,13 +121,14 @@ let package = Package(
             ],
             path: "Tests/TestSupport"
         ),
-        .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "JobsTests", dependencies: ["Jobs", "Store", "CDNSimulator", "CZlib", "TestSupport",
-            .product(name: "Hummingbird", package: "hummingbird")]),
-        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Jobs", "Store", "CDNSimulator"]),
-        .testTarget(name: "CDNSimulatorTests", dependencies: ["CDNSimulator", "Jobs",
+        .testTarget(name: "StoreTests", dependencies: ["Store", "JobModel", "Core", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "JobsTests", dependencies: ["Jobs", "JobModel", "Store", "TencentCloud", "ObjectStorage", "Core",
+            "CDNSimulator", "CZlib", "TestSupport", .product(name: "Hummingbird", package: "hummingbird")]),
+        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Jobs", "JobModel", "Store", "TencentCloud", "Core",
+            "CDNSimulator", "TestSupport"]),
+        .testTarget(name: "CDNSimulatorTests", dependencies: ["CDNSimulator", "TencentCloud", "Jobs", "Core", "TestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client")]),
-        .testTarget(name: "OrchestratorTests", dependencies: ["Store", "Jobs", "CDNSimulator", "TestSupport",
+        .testTarget(name: "OrchestratorTests", dependencies: ["Store", "JobModel", "Jobs", "ObjectStorage", "Core", "CDNSimulator", "TestSupport",
             .product(name: "Logging", package: "swift-log")]),
     ]
 )

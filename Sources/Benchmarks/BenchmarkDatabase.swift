@@ -1,13 +1,16 @@
+import Core
 import Foundation
 import GRDB
+import JobModel
 import Store
+import TencentCloud
 
 /// Builds and copies the benchmark databases. Windows are planned through the real `SQLiteJobStore`;
 /// anything the store has no method for (checkpoints, bulk state changes, the baseline) goes through a
 /// GRDB pool opened with the store's own settings.
 enum BenchmarkDatabase {
     /// The source every benchmark window belongs to.
-    static let source = "tencent-cdn"
+    static let source = TencentCDNClient.sourceName
 
     /// `count` distinct domain names (`d0000.bench.example` ...).
     static func domains(_ count: Int) -> [String] {

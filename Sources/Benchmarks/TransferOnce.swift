@@ -1,9 +1,13 @@
 import AsyncHTTPClient
+import Core
 import Foundation
+import JobModel
 import Jobs
 import Logging
+import ObjectStorage
 import Store
 import Synchronization
+import TencentCloud
 
 /// One orchestrator round of the `transfer` benchmark (`orchestrator-bench transfer-once`): the real
 /// pipeline, `LogPackageTransfer` over a one-package source with `PackageDownloader` and
@@ -146,6 +150,8 @@ struct TransferTimings: Codable, Sendable {
 private struct OnePackageSource: LogSource {
     let domain: String
     let package: LogPackage
+
+    var sourceName: String { TencentCDNClient.sourceName }
 
     func packages(domain: String, hour: Date) async throws -> [LogPackage] {
         domain == self.domain ? [package] : []

@@ -1,4 +1,6 @@
+import Core
 import Foundation
+import JobModel
 import Jobs
 import Logging
 import Scheduler

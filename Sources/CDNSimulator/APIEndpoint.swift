@@ -32,7 +32,7 @@ struct APIEndpoint: Sendable {
     func handle(_ request: Request, context: some RequestContext) async throws -> Response {
         let ordinal = counters.countAPICall()
         let body = try await request.body.collect(upTo: 1 << 20)
-        if configuration.latency > .zero { try await Task.sleep(for: configuration.latency) }
+        if configuration.latency > .zero { try await configuration.clock.sleep(for: configuration.latency) }
         let requestID = UUID().uuidString.lowercased()
         switch InjectedFault.forAPICall(ordinal, configuration: configuration) {
         case .httpServerError?:
@@ -56,7 +56,7 @@ struct APIEndpoint: Sendable {
     }
 
     private func respond(to request: Request, body: [UInt8]) throws(APIError) -> [String: JSONValue] {
-        let now = configuration.now()
+        let now = configuration.clock.now
         let rawQuery = request.uri.query ?? ""
         let host = request.head.authority ?? ""
         let signed = TC3RequestVerifier.SignedRequest(

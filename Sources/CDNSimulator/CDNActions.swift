@@ -1,5 +1,5 @@
 import Foundation
-import Jobs
+import TencentCloud
 
 /// The API actions the simulator implements, as pure functions of the parameters and the time.
 ///

@@ -89,7 +89,7 @@ public struct CDNSimulator: Service {
     public func packageBytes(domain: String, hour: Date, area: LogArea) async throws -> [UInt8] {
         let hourStart = Int(hour.timeIntervalSince1970.rounded(.down))
         let key = PackageKey(domain: domain, hourStart: hourStart, area: area,
-                             version: catalog.version(hourStart: hourStart, at: configuration.now()))
+                             version: catalog.version(hourStart: hourStart, at: configuration.clock.now))
         return try await packageBytes(key)
     }
 

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// Everything that shapes what the CDN simulator serves: the account, the packages and the faults.
@@ -46,8 +47,9 @@ public struct CDNSimulatorConfiguration: Sendable {
     /// How many bytes of generated packages the simulator keeps on disk (in a private temporary directory,
     /// least recently used evicted first) so repeated downloads do not regenerate them.
     public var packageCacheBytes: Int
-    /// The simulator's clock: publication, retention, signature age and link expiry are judged against it.
-    public var now: @Sendable () -> Date
+    /// The simulator's clock: publication, retention, signature age and link expiry are judged against
+    /// it, and `latency` is waited on it.
+    public var clock: any WallClock
 
     /// Creates a configuration; every parameter has the documented default.
     public init(
@@ -68,7 +70,7 @@ public struct CDNSimulatorConfiguration: Sendable {
         growingPackages: Bool = false,
         distinctOverseasNames: Bool = false,
         packageCacheBytes: Int = 1 << 30,
-        now: @escaping @Sendable () -> Date = { Date() }
+        clock: any WallClock = SystemWallClock()
     ) {
         self.domains = domains
         self.secretID = secretID
@@ -87,7 +89,7 @@ public struct CDNSimulatorConfiguration: Sendable {
         self.growingPackages = growingPackages
         self.distinctOverseasNames = distinctOverseasNames
         self.packageCacheBytes = packageCacheBytes
-        self.now = now
+        self.clock = clock
     }
 
     /// A description of the first invalid setting, or nil when the configuration is usable.

@@ -1,5 +1,6 @@
+import Core
 import Foundation
-import Jobs
+import TencentCloud
 
 /// Which packages exist, when they are published, how large they are and what they are called: the pure,
 /// deterministic part of the simulator, a function of the configuration and the time only.

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Hummingbird
 
@@ -33,9 +34,9 @@ struct PackageDownloadEndpoint: Sendable {
     /// Handles one download request.
     func handle(_ request: Request, context: some RequestContext) async throws -> Response {
         let ordinal = counters.countDownload()
-        if configuration.latency > .zero { try await Task.sleep(for: configuration.latency) }
+        if configuration.latency > .zero { try await configuration.clock.sleep(for: configuration.latency) }
         let path = request.uri.path
-        let now = configuration.now()
+        let now = configuration.clock.now
         let link: (area: LogArea, version: Int)
         do throws(DownloadLinkSigner.Refusal) {
             link = try links.verify(path: path, query: APIEndpoint.decodeQuery(request.uri.query ?? ""), now: now)

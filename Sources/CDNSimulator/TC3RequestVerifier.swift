@@ -1,5 +1,5 @@
 import Foundation
-import Jobs
+import TencentCloud
 
 /// Checks a received API request's TC3-HMAC-SHA256 signature the way Tencent does, with `TC3Signer`.
 ///

@@ -1,3 +1,4 @@
+import Core
 import Crypto
 import Foundation
 
@@ -56,7 +57,7 @@ public struct LocalDirectorySink: ObjectSink {
                 crc.update(chunk)
                 md5.update(bufferPointer: chunk)
             }
-            return StoredObject(size: size, crc64: crc.value, md5: StreamingDigests.hex(md5.finalize()))
+            return StoredObject(size: size, crc64: crc.value, md5: md5.finalize().hexString)
         } catch {
             throw TransferError.retryable("sink.io", "cannot read the object \(key): \(error)")
         }

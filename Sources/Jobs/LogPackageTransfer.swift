@@ -1,6 +1,6 @@
 import Foundation
+import JobModel
 import Logging
-import Store
 import Synchronization
 
 /// The pull transfer: lists a window's packages at the source and copies each into the sink, verified

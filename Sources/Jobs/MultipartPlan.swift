@@ -1,3 +1,4 @@
+import Core
 import Crypto
 
 /// How a file is cut into the parts of a multipart upload: every part `partSize` bytes but the last.
@@ -41,6 +42,6 @@ public struct MultipartPlan: Sendable, Equatable {
         for md5 in partMD5s {
             digest.update(data: ObjectStoreSink.bytes(ofHex: md5) ?? [])
         }
-        return StreamingDigests.hex(digest.finalize()) + "-\(partMD5s.count)"
+        return digest.finalize().hexString + "-\(partMD5s.count)"
     }
 }

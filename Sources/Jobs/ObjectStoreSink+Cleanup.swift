@@ -1,6 +1,7 @@
+import Core
 import Foundation
 import Logging
-import Store
+import ObjectStorage
 
 extension ObjectStoreSink {
     /// Aborts and forgets the multipart upload the ledger records for `key`, if any: for a window that
@@ -74,12 +75,12 @@ extension ObjectStoreSink {
         do {
             try await client.abortMultipartUpload(key: key, uploadID: uploadID)
             logger.info("multipart upload aborted", metadata: metadata)
-        } catch let error as TransferError where Self.isNoSuchUpload(error) {
+        } catch let error as ObjectStoreError where Self.isNoSuchUpload(error) {
             logger.debug("multipart upload already gone", metadata: metadata)
         } catch {
             gone = false
             logger.warning("cannot abort a multipart upload", metadata: metadata.merging(["error": "\(error)"]) { $1 })
-            if !forgetOnRetryableFailure, (error as? TransferError)?.isRetryable ?? true { return false }
+            if !forgetOnRetryableFailure, (error as? any ClassifiedError)?.isRetryable ?? true { return false }
         }
         do {
             try await ledger.endMultipartUpload(key: key, uploadID: uploadID)

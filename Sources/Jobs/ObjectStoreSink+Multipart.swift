@@ -1,6 +1,8 @@
+import Core
 import Foundation
+import JobModel
 import Logging
-import Store
+import ObjectStorage
 
 extension ObjectStoreSink {
     /// A multipart upload being worked on: its id and the verified parts it already has.
@@ -25,7 +27,7 @@ extension ObjectStoreSink {
             do {
                 try await finish(upload, of: file, at: key, plan: plan)
                 return
-            } catch let error as TransferError where Self.isNoSuchUpload(error) && !startedOver {
+            } catch let error as ObjectStoreError where Self.isNoSuchUpload(error) && !startedOver {
                 // Aborted behind our back (stale-upload cleanup, a lifecycle rule): its parts are gone.
                 logger.warning(
                     "the store no longer knows the multipart upload; starting it over",
@@ -35,7 +37,7 @@ extension ObjectStoreSink {
                 }
                 startedOver = true
             } catch {
-                if let error = error as? TransferError, !error.isRetryable {
+                if let error = error as? any ClassifiedError, !error.isRetryable {
                     await abort(key: key, uploadID: upload.uploadID, reason: error.description)
                 }
                 throw error
@@ -87,7 +89,7 @@ extension ObjectStoreSink {
             try await recordingInLedger("record the new upload", key: key) {
                 try await ledger.beginMultipartUpload(
                     key: key, uploadID: uploadID, fileSize: file.size, fileCRC64: file.crc64, partSize: plan.partSize,
-                    now: now())
+                    now: clock.now)
             }
         } catch {
             await abort(key: key, uploadID: uploadID, reason: "the upload could not be recorded")
@@ -224,7 +226,7 @@ extension ObjectStoreSink {
     }
 
     /// Whether `error` says the upload id is unknown to the store.
-    static func isNoSuchUpload(_ error: TransferError) -> Bool {
+    static func isNoSuchUpload(_ error: ObjectStoreError) -> Bool {
         error.code == "NoSuchUpload"
     }
 
@@ -233,7 +235,7 @@ extension ObjectStoreSink {
     private static func moreTelling(_ current: (any Error)?, _ new: any Error) -> any Error {
         guard let current else { return new }
         if current is CancellationError { return new }
-        if let new = new as? TransferError, !new.isRetryable, (current as? TransferError)?.isRetryable ?? true {
+        if let new = new as? any ClassifiedError, !new.isRetryable, (current as? any ClassifiedError)?.isRetryable ?? true {
             return new
         }
         return current

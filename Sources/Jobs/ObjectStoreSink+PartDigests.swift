@@ -1,3 +1,4 @@
+import Core
 import Crypto
 
 #if canImport(Glibc)
@@ -17,7 +18,7 @@ extension ObjectStoreSink {
         var crc64: UInt64
 
         /// The MD5 as lower-case hex.
-        var md5Hex: String { StreamingDigests.hex(md5) }
+        var md5Hex: String { md5.hexString }
     }
 
     /// Reads `length` bytes of the file at `path` from `offset` in 1 MiB chunks and digests them.

@@ -1,6 +1,8 @@
+import Core
 import Foundation
+import JobModel
 import Logging
-import Store
+import ObjectStorage
 
 /// A sink that stores packages in an object store, Tencent COS or any S3-compatible one, through an
 /// `ObjectStoreClient`.
@@ -16,7 +18,8 @@ import Store
 ///   resumes with the parts still missing. A permanent error aborts the upload; a retryable one keeps it
 ///   for the next attempt. `abortUploads(startedBefore:keyPrefix:)` cleans up what is left behind.
 ///
-/// Errors are `TransferError`s: the client's, or the sink's own `sink.*` codes.
+/// Errors are `TransferError`s: the client's `ObjectStoreError`s passed on with their code and
+/// classification, or the sink's own `sink.*` codes.
 ///
 /// Limitation: a plain 32-digit ETag is taken for the MD5 of the bytes, as S3 and COS define it for
 /// unencrypted objects; a bucket that encrypts with KMS (whose ETags are not MD5s) would fail every
@@ -33,8 +36,15 @@ public struct ObjectStoreSink: ObjectSink {
     /// How many parts of one file are in flight at once.
     public let partConcurrency: Int
     /// The clock that stamps ledger records.
-    let now: @Sendable () -> Date
+    let clock: any WallClock
     let logger: Logger
+
+    /// Files of 64 MiB or more go in parts.
+    public static let defaultMultipartThreshold: Int64 = 64 << 20
+    /// 8 MiB parts (S3 requires at least 5 MiB for every part but the last).
+    public static let defaultPartSize: Int64 = 8 << 20
+    /// Three parts in flight.
+    public static let defaultPartConcurrency = 3
 
     /// Creates a sink.
     ///
@@ -43,10 +53,11 @@ public struct ObjectStoreSink: ObjectSink {
     ///   - minimumPartSize: the part size unless the file needs more than 10,000 parts (default 8 MiB; S3
     ///     requires at least 5 MiB for every part but the last, which tests against other stores may lower).
     ///   - partConcurrency: parts in flight at once (default 3; at least 1).
-    ///   - now: the clock for ledger records.
+    ///   - clock: the clock for ledger records.
     public init(
-        client: ObjectStoreClient, ledger: any UploadLedger, multipartThreshold: Int64 = 64 << 20,
-        minimumPartSize: Int64 = 8 << 20, partConcurrency: Int = 3, now: @escaping @Sendable () -> Date = { Date() },
+        client: ObjectStoreClient, ledger: any UploadLedger, multipartThreshold: Int64 = ObjectStoreSink.defaultMultipartThreshold,
+        minimumPartSize: Int64 = ObjectStoreSink.defaultPartSize, partConcurrency: Int = ObjectStoreSink.defaultPartConcurrency,
+        clock: any WallClock = SystemWallClock(),
         logger: Logger
     ) {
         self.client = client
@@ -54,24 +65,38 @@ public struct ObjectStoreSink: ObjectSink {
         self.multipartThreshold = max(1, multipartThreshold)
         self.minimumPartSize = max(1, minimumPartSize)
         self.partConcurrency = max(1, partConcurrency)
-        self.now = now
+        self.clock = clock
         self.logger = logger
     }
 
     /// HEADs `key`: its size, its CRC64 when the store reports one, and its MD5 when the ETag is a
     /// plain MD5 (not the `<hex>-<parts>` form of a multipart upload).
     public func existingObject(at key: String) async throws -> StoredObject? {
-        guard let head = try await client.head(key: key) else { return nil }
-        return StoredObject(size: head.size, crc64: head.crc64, md5: Self.plainMD5(head.etag))
+        try await Self.asTransferError {
+            guard let head = try await client.head(key: key) else { return nil }
+            return StoredObject(size: head.size, crc64: head.crc64, md5: Self.plainMD5(head.etag))
+        }
     }
 
     /// Uploads `file` to `key` (in parts from `multipartThreshold` bytes on) and verifies what the store
     /// reports against the file's MD5 and CRC64.
     public func store(_ file: SpooledFile, at key: String) async throws {
-        if file.size > 0 && file.size >= multipartThreshold {
-            try await storeInParts(file, at: key)
-        } else {
-            try await storeInOneRequest(file, at: key)
+        try await Self.asTransferError {
+            if file.size > 0 && file.size >= multipartThreshold {
+                try await storeInParts(file, at: key)
+            } else {
+                try await storeInOneRequest(file, at: key)
+            }
+        }
+    }
+
+    /// Runs `body`, passing the store client's errors on as `TransferError`s with the same code,
+    /// message and classification, so a sink throws the transfer's error type whatever failed.
+    private static func asTransferError<Result>(_ body: () async throws -> Result) async throws -> Result {
+        do {
+            return try await body()
+        } catch let error as ObjectStoreError {
+            throw TransferError(error)
         }
     }
 

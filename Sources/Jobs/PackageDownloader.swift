@@ -1,5 +1,7 @@
 import AsyncHTTPClient
+import Core
 import Foundation
+import JobModel
 import Logging
 import NIOCore
 
@@ -118,7 +120,7 @@ public struct PackageDownloader: Sendable {
         var request = HTTPClientRequest(url: package.url)
         request.method = .GET
         // No logger passed on purpose: AsyncHTTPClient's logs could carry the signed query.
-        let response = try await httpClient.execute(request, timeout: Self.timeAmount(timeout))
+        let response = try await httpClient.execute(request, timeout: .nanoseconds(timeout.saturatingNanoseconds))
         guard response.status == .ok else {
             let status = Int(response.status.code)
             let hint = status == 403 || status == 404 ? " (the link has probably expired; list again)" : ""
@@ -189,11 +191,5 @@ public struct PackageDownloader: Sendable {
     /// A `download.size_mismatch` error.
     private static func sizeMismatch(_ package: LogPackage, _ detail: String) -> TransferError {
         .retryable("download.size_mismatch", "package \(package.name): \(detail)")
-    }
-
-    /// `duration` in NIO's unit.
-    private static func timeAmount(_ duration: Duration) -> TimeAmount {
-        let (seconds, attoseconds) = duration.components
-        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }

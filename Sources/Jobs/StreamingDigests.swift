@@ -1,3 +1,4 @@
+import Core
 import Crypto
 
 /// Size, CRC-64/XZ, MD5 and SHA-256 of a byte stream, computed as it passes in chunks of any size.
@@ -26,23 +27,12 @@ public struct StreamingDigests: Sendable {
     ///
     /// Does not consume the state: more bytes may be fed afterwards.
     public func finalize() -> (size: Int64, crc64: UInt64, md5: String, sha256: String) {
-        (byteCount, crc64.value, Self.hex(md5.finalize()), Self.hex(sha256.finalize()))
+        (byteCount, crc64.value, md5.finalize().hexString, sha256.finalize().hexString)
     }
 
     /// A spool-file description of `path` with the final values.
     public func spooledFile(at path: String) -> SpooledFile {
         let values = finalize()
         return SpooledFile(path: path, size: values.size, crc64: values.crc64, md5: values.md5, sha256: values.sha256)
-    }
-
-    /// Lower-case hex of `bytes`.
-    public static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: text, as: UTF8.self)
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import Store
+import JobModel
 
 /// What running a window produced.
 public enum TransferOutcome: Sendable, Equatable {
@@ -13,7 +13,8 @@ public enum TransferOutcome: Sendable, Equatable {
 /// The body of a job: copies one window's logs from its source to the sink. Must be idempotent: running
 /// a window twice stores the same objects and uploads nothing the second time.
 public protocol WindowTransfer: Sendable {
-    /// Runs `window`. Throws `TransferError` (other errors are treated as retryable).
+    /// Runs `window`. Throws a `ClassifiedError`: the transfer's own `TransferError`, or the source's
+    /// (such as `TencentCloudError`); any other error is treated as retryable.
     func transfer(_ window: Window) async throws -> TransferOutcome
 
     /// Called when `window` failed for good: release what its runs left unfinished (multipart uploads).

@@ -1,14 +1,13 @@
+import Core
 import Foundation
+import JobModel
 import Jobs
 import Logging
 import ServiceLifecycle
-import Store
 import Synchronization
 
 /// How the scheduler plans.
 public struct SchedulerConfiguration: Sendable {
-    /// The source name windows are filed under, e.g. `tencent-cdn`.
-    public var source: String
     /// Time between planning ticks.
     public var tickInterval: TimeInterval
     /// Which hours to plan.
@@ -17,28 +16,20 @@ public struct SchedulerConfiguration: Sendable {
     public var domains: [String]
     /// How often discovery asks the source for its domains again.
     public var discoveryInterval: TimeInterval
-    /// Lease length, to reap expired leases often enough (every half lease at least).
-    public var leaseDuration: TimeInterval
-    /// Leases a window may use; an expired lease beyond it fails the window.
-    public var maxAttempts: Int
-    /// How long after its end an hour's logs are taken to have settled; done windows are then checked
-    /// once more against the source.
-    public var settleDelay: TimeInterval
+    /// Lease length (to reap expired leases often enough), attempts and settle time, shared with the
+    /// worker pool.
+    public var policy: WindowPolicy
 
     /// Creates a configuration.
     public init(
-        source: String = "tencent-cdn", tickInterval: TimeInterval = 60, planner: WindowPlanner = WindowPlanner(),
-        domains: [String] = [], discoveryInterval: TimeInterval = 3600, leaseDuration: TimeInterval = 120, maxAttempts: Int = 8,
-        settleDelay: TimeInterval = 24 * 3600
+        tickInterval: TimeInterval = 60, planner: WindowPlanner = WindowPlanner(), domains: [String] = [],
+        discoveryInterval: TimeInterval = 3600, policy: WindowPolicy = WindowPolicy()
     ) {
-        self.settleDelay = settleDelay
-        self.source = source
         self.tickInterval = tickInterval
         self.planner = planner
         self.domains = domains
         self.discoveryInterval = discoveryInterval
-        self.leaseDuration = leaseDuration
-        self.maxAttempts = maxAttempts
+        self.policy = policy
     }
 }
 
@@ -76,7 +67,7 @@ public final class SchedulerService: Service {
     }
 
     public func run() async throws {
-        let step = min(configuration.tickInterval, configuration.leaseDuration / 2)
+        let step = min(configuration.tickInterval, configuration.policy.leaseDuration / 2)
         var nextPlan = clock.now
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let now = clock.now
@@ -103,14 +94,14 @@ public final class SchedulerService: Service {
     public func tick() async throws -> TickReport {
         let now = clock.now
         let discovered = try await refreshDomains(now: now)
-        let domains = try await store.activeDomains(source: configuration.source)
+        let domains = try await store.activeDomains(source: source.sourceName)
         let plans = configuration.planner.plans(for: domains, at: now)
         let planned = try await store.plan(plans, now: now)
         if planned > 0 {
             logger.info("planned windows", metadata: ["plan.windows": "\(planned)", "plan.domains": "\(plans.count)"])
         }
         let reconciling = try await store.beginReconcilePasses(
-            hoursBefore: now.addingTimeInterval(-3600 - configuration.settleDelay), now: now)
+            hoursBefore: now.addingTimeInterval(-3600 - configuration.policy.settleDelay), now: now)
         if reconciling > 0 {
             logger.info("windows settled; checking them against the source once more", metadata: ["reconcile.windows": "\(reconciling)"])
         }
@@ -120,7 +111,7 @@ public final class SchedulerService: Service {
 
     @discardableResult
     private func reap(now: Date) async throws -> Int {
-        let reaped = try await store.reapExpiredLeases(maxAttempts: configuration.maxAttempts, now: now)
+        let reaped = try await store.reapExpiredLeases(maxAttempts: configuration.policy.maxAttempts, now: now)
         if reaped > 0 {
             logger.warning("expired leases reclaimed", metadata: ["lease.reclaimed": "\(reaped)"])
         }
@@ -133,13 +124,13 @@ public final class SchedulerService: Service {
     private func refreshDomains(now: Date) async throws -> Bool {
         guard discovery.isDue(at: now, interval: configuration.discoveryInterval) else { return false }
         if !configuration.domains.isEmpty {
-            try await store.setActiveDomains(configuration.domains, source: configuration.source, now: now)
+            try await store.setActiveDomains(configuration.domains, source: source.sourceName, now: now)
             discovery.markDone(at: now, interval: .infinity)
             return true
         }
         do {
             let domains = try await source.domains()
-            try await store.setActiveDomains(domains, source: configuration.source, now: now)
+            try await store.setActiveDomains(domains, source: source.sourceName, now: now)
             discovery.markDone(at: now, interval: configuration.discoveryInterval)
             logger.info("domains discovered", metadata: ["discovery.domains": "\(domains.count)"])
             return true

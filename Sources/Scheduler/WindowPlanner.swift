@@ -1,5 +1,6 @@
+import Core
 import Foundation
-import Store
+import JobModel
 
 /// Decides which hours to plan: pure, a function of the domains' watermarks and `now`.
 public struct WindowPlanner: Sendable, Equatable {

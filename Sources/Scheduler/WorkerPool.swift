@@ -1,41 +1,34 @@
+import Core
 import Foundation
+import JobModel
 import Jobs
 import Logging
 import ServiceLifecycle
-import Store
 import Synchronization
 
 /// How the worker pool runs windows.
 public struct WorkerPoolConfiguration: Sendable {
     /// Windows run at once.
     public var concurrency: Int
-    /// How long a lease lasts without a heartbeat; heartbeats come every third of it.
-    public var leaseDuration: TimeInterval
     /// How long to wait before looking for due windows again when none were due.
     public var pollInterval: Duration
     /// How long a graceful shutdown waits for running windows before interrupting them.
     public var shutdownGracePeriod: Duration
     /// This process's lease owner name, unique per process (`host/pid/random`).
     public var owner: String
-    /// Backoff, attempts and the publication horizon.
-    public var retryPolicy: RetryPolicy
-    /// How long after its end an hour's packages are taken to have settled: a window copied later than
-    /// that is final at once, without a reconcile pass.
-    public var settleDelay: TimeInterval
+    /// Lease length, retries and settle time, shared with the scheduler.
+    public var policy: WindowPolicy
 
     /// Creates a configuration.
     public init(
-        concurrency: Int = 4, leaseDuration: TimeInterval = 120, pollInterval: Duration = .seconds(1),
-        shutdownGracePeriod: Duration = .seconds(30), owner: String = LeaseOwner.current, retryPolicy: RetryPolicy = RetryPolicy(),
-        settleDelay: TimeInterval = 24 * 3600
+        concurrency: Int = 4, pollInterval: Duration = .seconds(1), shutdownGracePeriod: Duration = .seconds(30),
+        owner: String = LeaseOwner.current, policy: WindowPolicy = WindowPolicy()
     ) {
-        self.settleDelay = settleDelay
         self.concurrency = max(1, concurrency)
-        self.leaseDuration = leaseDuration
         self.pollInterval = pollInterval
         self.shutdownGracePeriod = shutdownGracePeriod
         self.owner = owner
-        self.retryPolicy = retryPolicy
+        self.policy = policy
     }
 }
 
@@ -102,7 +95,7 @@ public final class WorkerPool: Service {
     /// Leases windows ahead of free workers only while windows are short: a leased window that waits
     /// must not outlive its lease, and with short windows one lease transaction then serves many.
     private func prefetchCount(averageDuration: TimeInterval?) -> Int {
-        guard let averageDuration, averageDuration < configuration.leaseDuration / 20 else { return 0 }
+        guard let averageDuration, averageDuration < configuration.policy.leaseDuration / 20 else { return 0 }
         return configuration.concurrency
     }
 
@@ -179,7 +172,7 @@ public final class WorkerPool: Service {
     private func claim(limit: Int) async -> [LeasedJob] {
         do {
             return try await store.claimDueJobs(
-                owner: configuration.owner, limit: limit, leaseDuration: configuration.leaseDuration, now: clock.now)
+                owner: configuration.owner, limit: limit, leaseDuration: configuration.policy.leaseDuration, now: clock.now)
         } catch {
             logger.error("cannot lease windows", metadata: ["error": "\(error)"])
             return []
@@ -242,7 +235,7 @@ public final class WorkerPool: Service {
     /// Renews the lease every third of its duration. Returns true when the lease was lost, false when
     /// the task was cancelled.
     private func keepLeased(_ job: LeasedJob) async -> Bool {
-        let interval = Duration.seconds(configuration.leaseDuration / 3)
+        let interval = Duration.seconds(configuration.policy.leaseDuration / 3)
         while true {
             do {
                 try await clock.sleep(for: interval)
@@ -251,7 +244,7 @@ public final class WorkerPool: Service {
             }
             do {
                 let now = clock.now
-                if try await !store.heartbeat(job, until: now.addingTimeInterval(configuration.leaseDuration), now: now) {
+                if try await !store.heartbeat(job, until: now.addingTimeInterval(configuration.policy.leaseDuration), now: now) {
                     return true
                 }
             } catch {
@@ -263,7 +256,7 @@ public final class WorkerPool: Service {
     /// Whether this run saw the window's settled packages: a reconcile pass, or a first copy made after
     /// the settle time.
     private func isSettled(_ job: LeasedJob, at now: Date) -> Bool {
-        job.pass == .reconcile || now >= job.window.hour.addingTimeInterval(3600 + configuration.settleDelay)
+        job.pass == .reconcile || now >= job.window.hour.addingTimeInterval(3600 + configuration.policy.settleDelay)
     }
 
     private func record(_ outcome: TransferOutcome, of job: LeasedJob, metadata: Logger.Metadata) async throws {
@@ -276,7 +269,7 @@ public final class WorkerPool: Service {
                 ]) { $1 })
             }
         case .nothingPublished:
-            switch configuration.retryPolicy.publicationDecision(hour: job.window.hour, now: now) {
+            switch configuration.policy.retry.publicationDecision(hour: job.window.hour, now: now) {
             case .empty:
                 if try await store.complete(job, files: [], final: isSettled(job, at: now), now: now) {
                     logger.info("window done: no traffic that hour", metadata: metadata)
@@ -297,10 +290,10 @@ public final class WorkerPool: Service {
             _ = try await store.reschedule(job, runAt: now, error: record, consumeAttempt: false, now: now)
             return
         }
-        let transferError = (error as? TransferError)
+        let transferError: any ClassifiedError = (error as? any ClassifiedError)
             ?? TransferError.retryable("internal", "unexpected error: \(error)")
         let record = JobError(code: transferError.code, message: transferError.description)
-        let decision = configuration.retryPolicy.decision(
+        let decision = configuration.policy.retry.decision(
             afterAttempt: job.attempts, retryable: transferError.isRetryable, now: now, random: Double.random(in: 0..<1))
         var details = metadata
         details["error.code"] = "\(transferError.code)"
@@ -313,25 +306,5 @@ public final class WorkerPool: Service {
             await transfer.abandon(job.window)
             logger.error("window failed", metadata: details.merging(["error.message": "\(transferError.message)"]) { $1 })
         }
-    }
-}
-
-/// Lease owner names: `host/pid/random`, so a restarted process can tell its dead predecessor's
-/// leases from those of a live process.
-public enum LeaseOwner {
-    /// This process's owner name.
-    public static let current: String = {
-        let host = ProcessInfo.processInfo.hostName
-        let pid = ProcessInfo.processInfo.processIdentifier
-        return "\(host)/\(pid)/\(UUID().uuidString.prefix(8).lowercased())"
-    }()
-
-    /// True when `owner` names a process of this host that no longer exists.
-    public static func isDeadProcessOnThisHost(_ owner: String) -> Bool {
-        let parts = owner.split(separator: "/")
-        guard parts.count == 3, String(parts[0]) == ProcessInfo.processInfo.hostName,
-              let pid = Int32(parts[1]), owner != current else { return false }
-        if pid == ProcessInfo.processInfo.processIdentifier { return true }
-        return kill(pid, 0) != 0 && errno == ESRCH
     }
 }

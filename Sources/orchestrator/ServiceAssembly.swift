@@ -1,10 +1,14 @@
 import AsyncHTTPClient
+import Core
 import Foundation
+import JobModel
 import Jobs
 import Logging
+import ObjectStorage
 import Scheduler
 import ServiceLifecycle
 import Store
+import TencentCloud
 
 /// Builds the running service from a configuration: the store, the CDN source, the sink, the transfer,
 /// the scheduler and the worker pool, with the HTTP client they share. The caller runs `services` in a
@@ -36,56 +40,40 @@ struct ServiceAssembly {
                     credentials: TencentCredentials(secretID: configuration.cdn.secretID, secretKey: configuration.cdn.secretKey, token: configuration.cdn.token),
                     area: configuration.cdn.area,
                     requestsPerSecond: configuration.cdn.requestsPerSecond),
-                httpClient: httpClient, logger: logger)
+                httpClient: httpClient, logger: logger, clock: clock)
             let keyTemplate = try KeyTemplate(configuration.sink.keyTemplate)
             let downloader = PackageDownloader(httpClient: httpClient, spoolDirectory: configuration.resolvedSpoolDirectory, logger: logger)
             try FileManager.default.createDirectory(atPath: configuration.resolvedSpoolDirectory, withIntermediateDirectories: true)
             try downloader.removeLeftovers()
             let sink: any ObjectSink
             var maintenance: PeriodicService?
-            if configuration.sink.kind == "local" {
+            switch configuration.sink.kind {
+            case .local:
                 let directorySink = try LocalDirectorySink(directory: configuration.sink.directory)
                 _ = try directorySink.removeLeftovers()
                 sink = directorySink
-            } else {
+            case .cos, .s3:
                 let storeSink = makeObjectStoreSink(configuration.sink, ledger: store, httpClient: httpClient, clock: clock, logger: logger)
                 sink = storeSink
-                // Unfinished uploads of the service's own keys older than a day are billed and will never
-                // complete: abort them at start and daily.
-                maintenance = PeriodicService(name: "stale-upload-cleanup", interval: .seconds(86400), clock: clock) {
-                    let aborted = await storeSink.abortUploads(
-                        startedBefore: clock.now.addingTimeInterval(-86400), keyPrefix: keyTemplate.fixedPrefix)
-                    if aborted > 0 {
-                        logger.notice("aborted stale multipart uploads", metadata: ["upload.aborted": "\(aborted)"])
-                    }
-                }
+                maintenance = .staleUploadCleanup(sink: storeSink, keyPrefix: keyTemplate.fixedPrefix, clock: clock, logger: logger)
             }
             let transfer = LogPackageTransfer(source: source, downloader: downloader, sink: sink, keyTemplate: keyTemplate, logger: logger)
 
-            let leaseDuration = TimeInterval(configuration.workers.leaseSeconds)
-            let retryPolicy = RetryPolicy(
-                maxAttempts: configuration.workers.maxAttempts,
-                baseDelay: TimeInterval(configuration.workers.backoffBaseSeconds),
-                maximumDelay: TimeInterval(configuration.workers.backoffCapSeconds),
-                publicationHorizon: TimeInterval(configuration.schedule.publicationHorizonMinutes * 60))
+            let policy = configuration.windowPolicy
             let scheduler = SchedulerService(
                 configuration: SchedulerConfiguration(
-                    source: TencentSource.name,
                     tickInterval: TimeInterval(configuration.schedule.tickSeconds),
                     planner: WindowPlanner(
                         lookbackHours: configuration.schedule.lookbackHours,
                         availabilityDelay: TimeInterval(configuration.schedule.availabilityDelayMinutes * 60)),
                     domains: configuration.cdn.domains,
                     discoveryInterval: TimeInterval(configuration.cdn.discoveryMinutes * 60),
-                    leaseDuration: leaseDuration, maxAttempts: configuration.workers.maxAttempts,
-                    settleDelay: TimeInterval(configuration.schedule.settleHours * 3600)),
+                    policy: policy),
                 store: store, source: source, clock: clock, logger: logger)
             let workerPool = WorkerPool(
-                configuration: WorkerPoolConfiguration(
-                    concurrency: configuration.workers.concurrency, leaseDuration: leaseDuration, retryPolicy: retryPolicy,
-                    settleDelay: TimeInterval(configuration.schedule.settleHours * 3600)),
+                configuration: WorkerPoolConfiguration(concurrency: configuration.workers.concurrency, policy: policy),
                 store: store, transfer: transfer, clock: clock, logger: logger)
-            try await releaseLeasesOfDeadProcesses(store: store, maxAttempts: configuration.workers.maxAttempts, now: clock.now, logger: logger)
+            try await LeaseOwner.releaseLeasesOfDeadProcesses(store: store, policy: policy, now: clock.now, logger: logger)
             return ServiceAssembly(store: store, httpClient: httpClient, scheduler: scheduler, workerPool: workerPool, maintenance: maintenance)
         } catch {
             try? await httpClient.shutdown()
@@ -99,23 +87,14 @@ struct ServiceAssembly {
     ) -> ObjectStoreSink {
         let client = ObjectStoreClient(
             configuration: ObjectStoreConfiguration(
-                dialect: sink.kind == "cos" ? .cos : .s3, endpoint: sink.endpoint, bucket: sink.bucket, region: sink.region,
+                dialect: sink.kind == .cos ? .cos : .s3, endpoint: sink.endpoint, bucket: sink.bucket, region: sink.region,
                 pathStyle: sink.pathStyle,
                 credentials: ObjectStoreCredentials(accessKeyID: sink.secretID, secretAccessKey: sink.secretKey, sessionToken: sink.token)),
-            httpClient: httpClient, logger: logger)
+            httpClient: httpClient, logger: logger, clock: clock)
         return ObjectStoreSink(
             client: client, ledger: ledger, multipartThreshold: Int64(sink.multipartThresholdMiB) << 20,
             minimumPartSize: Int64(sink.partSizeMiB) << 20, partConcurrency: sink.partConcurrency,
-            now: { clock.now }, logger: logger)
-    }
-
-    /// A crashed predecessor on this host cannot renew its leases: hand its windows back now rather
-    /// than after the lease runs out.
-    private static func releaseLeasesOfDeadProcesses(store: SQLiteJobStore, maxAttempts: Int, now: Date, logger: Logger) async throws {
-        for owner in try await store.leaseOwners() where LeaseOwner.isDeadProcessOnThisHost(owner) {
-            let released = try await store.releaseLeases(ownedBy: owner, maxAttempts: maxAttempts, now: now)
-            logger.warning("released the leases of a process that is gone", metadata: ["lease.owner": "\(owner)", "lease.released": "\(released)"])
-        }
+            clock: clock, logger: logger)
     }
 
     /// Closes the HTTP client and the database.
@@ -123,10 +102,4 @@ struct ServiceAssembly {
         try? await httpClient.shutdown()
         try? store.close()
     }
-}
-
-/// Names of the pull source.
-enum TencentSource {
-    /// The `source` column of Tencent CDN windows.
-    static let name = "tencent-cdn"
 }

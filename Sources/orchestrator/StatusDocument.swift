@@ -1,4 +1,5 @@
 import Foundation
+import JobModel
 import Store
 
 /// The `status --json` document. Field names are a contract (`jobs` with `pending`, `running`, `done`,

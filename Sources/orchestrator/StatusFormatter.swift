@@ -1,4 +1,5 @@
 import Foundation
+import JobModel
 import Store
 
 /// Renders `status` and `jobs` output: aligned tables for people, JSON for scripts.

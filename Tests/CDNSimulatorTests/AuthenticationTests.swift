@@ -1,5 +1,6 @@
 import CDNSimulator
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("TC3 request verification")
@@ -55,7 +56,7 @@ struct AuthenticationTests {
 
     @Test("a timestamp more than 5 minutes off is AuthFailure.SignatureExpire", arguments: [-301, 301])
     func expiredTimestampFails(offset: Int) async throws {
-        let clock = ManualClock()
+        let clock = ManualWallClock()
         try await withSimulator(testConfiguration(clock: clock)) { _, client in
             let timestamp = Int(clock.now.timeIntervalSince1970) + offset
             let answer = try await client.call("DescribeDomains", timestamp: timestamp)

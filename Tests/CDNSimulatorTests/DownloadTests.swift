@@ -1,6 +1,7 @@
 import CDNSimulator
 import Foundation
 import Jobs
+import TestSupport
 import Testing
 
 @Suite("Package downloads")
@@ -70,7 +71,7 @@ struct DownloadTests {
 
     @Test("an expired or altered link is 403")
     func expiredLinkIsForbidden() async throws {
-        let clock = ManualClock()
+        let clock = ManualWallClock()
         try await withSimulator(testConfiguration(clock: clock)) { running, client in
             let log = try #require(try await client.logs(from: Self.hourRange.0, to: Self.hourRange.1).logs.first)
             let url = try #require(log["LogPath"] as? String)
@@ -88,7 +89,7 @@ struct DownloadTests {
 
     @Test("a valid link to a package that has left the retention is 404")
     func retiredPackageIsNotFound() async throws {
-        let clock = ManualClock()
+        let clock = ManualWallClock()
         var configuration = testConfiguration(clock: clock)
         configuration.linkLifetime = .seconds(40 * 86_400)
         try await withSimulator(configuration) { _, client in

@@ -1,6 +1,5 @@
 import CDNSimulator
 import Foundation
-import Jobs
 import Testing
 
 @Suite("Fault injection")

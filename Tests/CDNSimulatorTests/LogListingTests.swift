@@ -1,6 +1,7 @@
 import CDNSimulator
 import Foundation
-import Jobs
+import TencentCloud
+import TestSupport
 import Testing
 
 @Suite("DescribeCdnDomainLogs")
@@ -28,7 +29,7 @@ struct LogListingTests {
     @Test("an hour is listed only once it has ended and the publication delay has passed")
     func publicationDelay() async throws {
         // 03:00 UTC is 11:00 Beijing: the hour 10:00 Beijing ended at 11:00 and appears at 11:30.
-        let clock = ManualClock()
+        let clock = ManualWallClock()
         try await withSimulator(testConfiguration(clock: clock)) { _, client in
             let range = ("2024-05-02 09:00:00", "2024-05-02 11:59:59")
             #expect(try await client.logs(from: range.0, to: range.1).answer["TotalCount"] as? Int == 1)

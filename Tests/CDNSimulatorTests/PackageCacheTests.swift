@@ -1,5 +1,6 @@
 import CDNSimulator
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("Package cache and growth")
@@ -29,7 +30,7 @@ struct PackageCacheTests {
 
     @Test("with growing packages a later listing announces a larger package, and old links keep their version")
     func growingPackagesThroughTheAPI() async throws {
-        let clock = ManualClock()
+        let clock = ManualWallClock()
         var configuration = testConfiguration(clock: clock)
         configuration.growingPackages = true
         try await withSimulator(configuration) { running, client in

@@ -1,32 +1,16 @@
 import AsyncHTTPClient
 import CDNSimulator
 import CZlib
+import Core
 import Foundation
-import Jobs
 import Logging
 import Synchronization
-
-/// 2024-05-02 03:00:00 UTC (11:00 Beijing): the tests' default "now".
-let referenceNow = Date(timeIntervalSince1970: 1_714_618_800)
-
-/// A clock the tests move by hand.
-final class ManualClock: Sendable {
-    private let current: Mutex<Date>
-
-    init(_ start: Date = referenceNow) {
-        current = Mutex(start)
-    }
-
-    var now: Date { current.withLock { $0 } }
-
-    func advance(by seconds: TimeInterval) {
-        current.withLock { $0 = $0.addingTimeInterval(seconds) }
-    }
-}
+import TencentCloud
+import TestSupport
 
 /// A configuration with small packages, no empty hours and no faults, on `clock`.
-func testConfiguration(clock: ManualClock = ManualClock(), seed: UInt64 = 7) -> CDNSimulatorConfiguration {
-    CDNSimulatorConfiguration(packageBytes: 8 * 1024, seed: seed, emptyHourRate: 0, now: { clock.now })
+func testConfiguration(clock: ManualWallClock = ManualWallClock(), seed: UInt64 = 7) -> CDNSimulatorConfiguration {
+    CDNSimulatorConfiguration(packageBytes: 8 * 1024, seed: seed, emptyHourRate: 0, clock: clock)
 }
 
 /// Runs `body` against a simulator started in-process on a free loopback port, and always stops it.
@@ -40,7 +24,7 @@ func withSimulator<Result>(
     let client = SignedClient(
         baseURL: running.baseURL,
         credentials: TencentCredentials(secretID: configuration.secretID, secretKey: configuration.secretKey),
-        clock: configuration.now)
+        clock: configuration.clock)
     do {
         let result = try await body(running, client)
         try await running.stop()
@@ -55,7 +39,7 @@ func withSimulator<Result>(
 struct SignedClient: Sendable {
     let baseURL: URL
     let credentials: TencentCredentials
-    let clock: @Sendable () -> Date
+    let clock: any WallClock
 
     /// The decoded answer of one call.
     struct Answer {
@@ -74,7 +58,7 @@ struct SignedClient: Sendable {
         _ action: String, _ parameters: [String: Any] = [:], timestamp: Int? = nil,
         method: String = "POST", alter: (String) -> String = { $0 }, headers extra: [String: String] = [:]
     ) async throws -> Answer {
-        let timestamp = timestamp ?? Int(clock().timeIntervalSince1970)
+        let timestamp = timestamp ?? Int(clock.now.timeIntervalSince1970)
         let signer = TC3Signer(credentials: credentials, service: "cdn")
         var request: HTTPClientRequest
         var authorization: String

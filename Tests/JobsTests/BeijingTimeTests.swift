@@ -1,5 +1,6 @@
 import Foundation
 import Jobs
+import TencentCloud
 import Testing
 
 /// The UTC <-> Beijing (UTC+08:00) conversions at the CDN API boundary.

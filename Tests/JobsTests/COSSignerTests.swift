@@ -1,5 +1,6 @@
 import Foundation
 @testable import Jobs
+@testable import ObjectStorage
 import Testing
 
 /// The native COS signature, pinned by vectors C and D of `reference/tencent-cloud.md` section 4.

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 @testable import Jobs
+@testable import ObjectStorage
 import Testing
 
 /// The object store client against a canned loopback server, for what `rclone serve s3` never does:
@@ -75,7 +76,7 @@ import Testing
                 + "<Message>We encountered an internal error. Please try again.</Message><RequestId>req-body</RequestId></Error>")
         }
         try await CannedObjectStoreServer.serve(answer) { endpoint, server in
-            let error = try await #require(throws: TransferError.self) {
+            let error = try await #require(throws: ObjectStoreError.self) {
                 try await Self.client(endpoint).completeMultipartUpload(
                     key: "cdnlog/big.gz", uploadID: "u-1", parts: [(2, "etag-2"), (1, "etag-1")])
             }
@@ -133,7 +134,7 @@ import Testing
             (200, [:], uploadsPage([("k", "u", "2026-01-02T03:04:05Z")], truncated: true, next: ("k", "u")))
         }
         try await CannedObjectStoreServer.serve(answer) { endpoint, server in
-            let error = try await #require(throws: TransferError.self) {
+            let error = try await #require(throws: ObjectStoreError.self) {
                 try await Self.client(endpoint).listMultipartUploads(prefix: "")
             }
             #expect(error.code == "store.malformed_response" && server.requests.count == 2)
@@ -150,11 +151,11 @@ import Testing
         }
         try await CannedObjectStoreServer.serve(answer) { endpoint, _ in
             let client = Self.client(endpoint)
-            let slow = try await #require(throws: TransferError.self) { try await client.createMultipartUpload(key: "a") }
+            let slow = try await #require(throws: ObjectStoreError.self) { try await client.createMultipartUpload(key: "a") }
             #expect(slow.code == "SlowDown" && slow.isRetryable && slow.requestID == "slow-1" && slow.httpStatus == 503)
-            let gateway = try await #require(throws: TransferError.self) { try await client.createMultipartUpload(key: "a") }
+            let gateway = try await #require(throws: ObjectStoreError.self) { try await client.createMultipartUpload(key: "a") }
             #expect(gateway.code == "store.http_status" && gateway.isRetryable && gateway.httpStatus == 502)
-            let conflict = try await #require(throws: TransferError.self) { try await client.createMultipartUpload(key: "a") }
+            let conflict = try await #require(throws: ObjectStoreError.self) { try await client.createMultipartUpload(key: "a") }
             #expect(conflict.code == "OperationAborted" && !conflict.isRetryable)
         }
     }
@@ -162,7 +163,7 @@ import Testing
     /// The HTTP client keeps retrying a refused connection until the request's deadline, so the
     /// failure surfaces as a timeout or as the last connection error, retryable either way.
     @Test func anUnreachableStoreIsARetryableNetworkError() async throws {
-        let error = try await #require(throws: TransferError.self) {
+        let error = try await #require(throws: ObjectStoreError.self) {
             try await Self.client("http://127.0.0.1:1", timeout: .milliseconds(500)).createMultipartUpload(key: "a")
         }
         #expect(["store.network", "store.timeout"].contains(error.code) && error.isRetryable)
@@ -170,7 +171,7 @@ import Testing
     }
 
     @Test func anUnusableEndpointIsPermanent() async throws {
-        let error = try await #require(throws: TransferError.self) {
+        let error = try await #require(throws: ObjectStoreError.self) {
             try await Self.client("ftp://example.com").head(key: "a")
         }
         #expect(error.code == "store.endpoint_invalid" && !error.isRetryable)

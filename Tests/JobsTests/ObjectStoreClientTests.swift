@@ -1,8 +1,10 @@
 import AsyncHTTPClient
+import Core
 import Crypto
 import Foundation
 @testable import Jobs
 import Logging
+@testable import ObjectStorage
 import TestSupport
 import Testing
 
@@ -51,12 +53,12 @@ import Testing
             let result = try await client.putObject(
                 key: key, filePath: file.path, offset: Int64(region.lowerBound), length: Int64(region.count),
                 contentMD5: md5)
-            #expect(result == UploadResult(etag: StreamingDigests.hex(md5), crc64: nil))
+            #expect(result == UploadResult(etag: md5.hexString, crc64: nil))
             let stored = try #require(FileManager.default.contents(atPath: server.path(key: key)))
             #expect(Array(stored) == Array(file.bytes[region]))
 
             let head = try #require(try await client.head(key: key))
-            #expect(head == ObjectHead(size: Int64(region.count), etag: StreamingDigests.hex(md5), crc64: nil))
+            #expect(head == ObjectHead(size: Int64(region.count), etag: md5.hexString, crc64: nil))
         }
     }
 
@@ -81,7 +83,7 @@ import Testing
         try await Self.withStore { server, _, file in
             let logs = TencentLogCapture()
             let client = Self.client(server.configuration(secret: "not-the-secret-at-all"), logs: logs)
-            let error = try await #require(throws: TransferError.self) {
+            let error = try await #require(throws: ObjectStoreError.self) {
                 try await client.putObject(
                     key: "a.gz", filePath: file.path, offset: 0, length: 10, contentMD5: Self.md5(file.bytes[0..<10]))
             }
@@ -96,14 +98,14 @@ import Testing
     @Test func anUnknownAccessKeyIsAPermanentInvalidAccessKeyId() async throws {
         try await Self.withStore { server, _, file in
             let client = Self.client(server.configuration(accessKeyID: "AKIDUNKNOWNKEY000000"))
-            let error = try await #require(throws: TransferError.self) {
+            let error = try await #require(throws: ObjectStoreError.self) {
                 try await client.putObject(
                     key: "a.gz", filePath: file.path, offset: 0, length: 10, contentMD5: Self.md5(file.bytes[0..<10]))
             }
             #expect(error.code == "InvalidAccessKeyId" && !error.isRetryable)
             #expect(error.message.contains("AKID…0000") && error.message.contains("sink.secret_id"))
             // HEAD answers carry no error body: the status alone makes it permanent.
-            let headError = try await #require(throws: TransferError.self) { try await client.head(key: "a.gz") }
+            let headError = try await #require(throws: ObjectStoreError.self) { try await client.head(key: "a.gz") }
             #expect(headError.code == "store.http_status" && headError.httpStatus == 403 && !headError.isRetryable)
         }
     }
@@ -111,7 +113,7 @@ import Testing
     @Test func aMissingBucketIsAPermanentNoSuchBucket() async throws {
         try await Self.withStore { server, _, file in
             let client = Self.client(server.configuration(bucket: "missing"))
-            let error = try await #require(throws: TransferError.self) {
+            let error = try await #require(throws: ObjectStoreError.self) {
                 try await client.putObject(
                     key: "a.gz", filePath: file.path, offset: 0, length: 10, contentMD5: Self.md5(file.bytes[0..<10]))
             }
@@ -123,7 +125,7 @@ import Testing
 
     @Test func aBodyNotMatchingItsContentMD5IsARetryableBadDigestAndNothingIsStored() async throws {
         try await Self.withStore { server, client, file in
-            let error = try await #require(throws: TransferError.self) {
+            let error = try await #require(throws: ObjectStoreError.self) {
                 try await client.putObject(
                     key: "a.gz", filePath: file.path, offset: 0, length: 100, contentMD5: Self.md5(file.bytes[1..<101]))
             }
@@ -134,7 +136,7 @@ import Testing
 
     @Test func aFileShorterThanTheRegionFailsBeforeSending() async throws {
         try await Self.withStore { _, client, file in
-            let error = try await #require(throws: TransferError.self) {
+            let error = try await #require(throws: ObjectStoreError.self) {
                 try await client.putObject(
                     key: "a.gz", filePath: file.path, offset: 1, length: Int64(file.bytes.count), contentMD5: Self.md5([]))
             }
@@ -156,7 +158,7 @@ import Testing
                 let result = try await client.uploadPart(
                     key: key, uploadID: uploadID, partNumber: number, filePath: file.path,
                     offset: Int64(range.lowerBound), length: Int64(range.count), contentMD5: md5)
-                #expect(result.etag == StreamingDigests.hex(md5))
+                #expect(result.etag == md5.hexString)
                 parts.append((number, try #require(result.etag)))
             }
             let listed = try await client.listMultipartUploads(prefix: "cdnlog/")
@@ -181,7 +183,7 @@ import Testing
             #expect(try await client.listMultipartUploads(prefix: "").isEmpty)
             try await client.abortMultipartUpload(key: "cdnlog/aborted.gz", uploadID: uploadID)
 
-            let error = try await #require(throws: TransferError.self) {
+            let error = try await #require(throws: ObjectStoreError.self) {
                 try await client.uploadPart(
                     key: "cdnlog/aborted.gz", uploadID: uploadID, partNumber: 2, filePath: file.path, offset: 0,
                     length: 10, contentMD5: Self.md5(file.bytes[0..<10]))

@@ -1,6 +1,8 @@
+import Core
 import Crypto
 import Foundation
 @testable import Jobs
+@testable import ObjectStorage
 import Testing
 
 /// Request building, addressing, error classification and XML reading of the object store client,
@@ -73,7 +75,7 @@ import Testing
             + "<Part><PartNumber>2</PartNumber><ETag>\"b\"</ETag></Part></CompleteMultipartUpload>"
         guard case .bytes(let bytes) = request.body else { Issue.record("not an in-memory body"); return }
         #expect(String(decoding: bytes, as: UTF8.self) == body)
-        let bodyHash = StreamingDigests.hex(SHA256.hash(data: Array(body.utf8)))
+        let bodyHash = SHA256.hash(data: Array(body.utf8)).hexString
         #expect(try Self.signed(request).canonicalRequest == """
             POST
             /logs/\(Self.key)
@@ -136,11 +138,11 @@ import Testing
     }
 
     @Test func fileUploadsNeedASixteenByteMD5AndPartNumbersInRange() {
-        #expect(throws: TransferError.self) {
+        #expect(throws: ObjectStoreError.self) {
             try ObjectStoreRequest.putObject(key: "a", filePath: "/x", offset: 0, length: 1, contentMD5: [1, 2])
         }
         for number in [0, 10_001] {
-            let error = #expect(throws: TransferError.self) {
+            let error = #expect(throws: ObjectStoreError.self) {
                 try ObjectStoreRequest.uploadPart(
                     key: "a", uploadID: "u", partNumber: number, filePath: "/x", offset: 0, length: 1,
                     contentMD5: [UInt8](repeating: 0, count: 16))

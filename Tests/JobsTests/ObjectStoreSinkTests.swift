@@ -1,8 +1,11 @@
 import AsyncHTTPClient
 import CDNSimulator
+import Core
 import Foundation
+import JobModel
 import Logging
 import Store
+@testable import TencentCloud
 import TestSupport
 import Testing
 
@@ -259,12 +262,12 @@ struct ObjectStoreSinkTests {
             bed.proxy.inject(.init(partsBeforeFailure: 0))
             // Left by a retryable failure two days ago (by the ledger's clock).
             await #expect(throws: TransferError.self) {
-                try await bed.sink(multipartThreshold: 1 << 20, minimumPartSize: 1 << 20, now: { twoDaysAgo })
+                try await bed.sink(multipartThreshold: 1 << 20, minimumPartSize: 1 << 20, clock: ManualWallClock(now: twoDaysAgo))
                     .store(file, at: "cdnlog/old.gz")
             }
             // In progress, recorded an hour ahead: as if the store's clock were behind ours.
             await #expect(throws: TransferError.self) {
-                try await bed.sink(multipartThreshold: 1 << 20, minimumPartSize: 1 << 20, now: { inAnHour })
+                try await bed.sink(multipartThreshold: 1 << 20, minimumPartSize: 1 << 20, clock: ManualWallClock(now: inAnHour))
                     .store(file, at: "cdnlog/recent.gz")
             }
             bed.proxy.inject(.init())

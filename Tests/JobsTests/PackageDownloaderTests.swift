@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Crypto
 import Foundation
 import Hummingbird
+import JobModel
 import Logging
 import NIOCore
 import Synchronization

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Jobs
+@testable import ObjectStorage
 import Testing
 
 /// AWS Signature V4, pinned by the vectors of `reference/tencent-cloud.md` section 5.

@@ -1,7 +1,9 @@
 import AsyncHTTPClient
+import Core
 import Foundation
 import Jobs
 import Logging
+import ObjectStorage
 import Store
 import TestSupport
 
@@ -60,11 +62,11 @@ struct SinkTestBed: Sendable {
     /// A sink through the proxy, recording in the bed's ledger.
     func sink(
         multipartThreshold: Int64 = 64 << 20, minimumPartSize: Int64 = 8 << 20, partConcurrency: Int = 3,
-        now: @escaping @Sendable () -> Date = { Date() }
+        clock: any WallClock = SystemWallClock()
     ) -> ObjectStoreSink {
         ObjectStoreSink(
             client: client(), ledger: ledger, multipartThreshold: multipartThreshold, minimumPartSize: minimumPartSize,
-            partConcurrency: partConcurrency, now: now, logger: logs.logger)
+            partConcurrency: partConcurrency, clock: clock, logger: logs.logger)
     }
 
     /// `bytes` written to a new spool file, with their digests.

@@ -1,4 +1,5 @@
 import Jobs
+import TencentCloud
 import Testing
 
 /// TC3-HMAC-SHA256 against the published vectors of `reference/tencent-cloud.md` section 3.

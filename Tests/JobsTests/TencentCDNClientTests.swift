@@ -1,10 +1,13 @@
 import AsyncHTTPClient
+import Core
 import Foundation
 import Hummingbird
 @testable import Jobs
 import Logging
 import NIOCore
 import Synchronization
+@testable import TencentCloud
+import TestSupport
 import Testing
 
 /// The CDN API client against a real HTTP server on loopback that answers canned Tencent JSON.
@@ -17,7 +20,7 @@ import Testing
 
     /// A client of `endpoint` on a clock that does not really sleep, logging into `logs`.
     static func client(
-        _ endpoint: String, pageSize: Int = 1000, clock: SleeplessClock = SleeplessClock(), logs: TencentLogCapture = TencentLogCapture(),
+        _ endpoint: String, pageSize: Int = 1000, clock: ManualWallClock = ManualWallClock(now: Date(), advancesOnSleep: true), logs: TencentLogCapture = TencentLogCapture(),
         timeout: Duration = .seconds(10)
     ) -> TencentCDNClient {
         TencentCDNClient(
@@ -103,7 +106,7 @@ import Testing
         try await CannedTencentServer.serve({ _, _ in
             (200, tencentErrorBody("AuthFailure.SignatureFailure", "The provided credentials could not be validated."))
         }) { endpoint, server in
-            let error = await #expect(throws: TransferError.self) {
+            let error = await #expect(throws: TencentCloudError.self) {
                 try await Self.client(endpoint, logs: logs).packages(domain: "www.test.com", hour: Self.hour)
             }
             #expect(error?.code == "AuthFailure.SignatureFailure")
@@ -126,7 +129,7 @@ import Testing
     ])
     func permanentErrorsSayWhatToCheck(code: String, hint: String) async throws {
         try await CannedTencentServer.serve({ _, _ in (200, tencentErrorBody(code, "details")) }) { endpoint, server in
-            let error = await #expect(throws: TransferError.self) {
+            let error = await #expect(throws: TencentCloudError.self) {
                 try await Self.client(endpoint).packages(domain: "www.test.com", hour: Self.hour)
             }
             #expect(error?.code == code && error?.disposition == .permanent)
@@ -139,14 +142,14 @@ import Testing
     @Test(arguments: ["InternalError", "InternalError.CdnDbError", "FailedOperation.SomethingNew", "ResourceUnavailable"])
     func internalAndUnknownErrorsAreRetryableWithoutInternalRetry(code: String) async throws {
         try await CannedTencentServer.serve({ _, _ in (200, tencentErrorBody(code, "details")) }) { endpoint, server in
-            let error = await #expect(throws: TransferError.self) { try await Self.client(endpoint).domains() }
+            let error = await #expect(throws: TencentCloudError.self) { try await Self.client(endpoint).domains() }
             #expect(error?.code == code && error?.disposition == .retryable)
             #expect(server.requests.count == 1)
         }
     }
 
     @Test func throttlingIsRetriedAfterADelayThenSucceeds() async throws {
-        let clock = SleeplessClock()
+        let clock = ManualWallClock(now: Date(), advancesOnSleep: true)
         let entry = tencentLogEntry("2019-09-04 23:00:00", "http://log.example/a/201909042300-www.test.com.gz", area: "mainland")
         let responder: CannedTencentServer.Responder = { _, index in
             index == 0 ? (200, tencentErrorBody("RequestLimitExceeded", "slow down")) : (200, tencentLogsPage(total: 1, [entry]))
@@ -155,7 +158,7 @@ import Testing
             let packages = try await Self.client(endpoint, clock: clock).packages(domain: "www.test.com", hour: Self.hour)
             #expect(packages.map(\.name) == ["201909042300-www.test.com.gz"])
             #expect(server.requests.count == 2)
-            #expect(clock.now.offset >= .milliseconds(125), "waited \(clock.now.offset) before retrying")
+            #expect(clock.elapsed >= .milliseconds(125), "waited \(clock.elapsed) before retrying")
         }
     }
 
@@ -164,7 +167,7 @@ import Testing
             (200, tencentErrorBody("RequestLimitExceeded.UinLimitExceeded", "slow down"))
         }
         try await CannedTencentServer.serve(responder) { endpoint, server in
-            let error = await #expect(throws: TransferError.self) {
+            let error = await #expect(throws: TencentCloudError.self) {
                 try await Self.client(endpoint).packages(domain: "www.test.com", hour: Self.hour)
             }
             #expect(error?.code == "RequestLimitExceeded.UinLimitExceeded" && error?.disposition == .retryable)
@@ -174,7 +177,7 @@ import Testing
 
     @Test func httpErrorStatusIsRetryable() async throws {
         try await CannedTencentServer.serve({ _, _ in (500, "oops") }) { endpoint, server in
-            let error = await #expect(throws: TransferError.self) { try await Self.client(endpoint).domains() }
+            let error = await #expect(throws: TencentCloudError.self) { try await Self.client(endpoint).domains() }
             #expect(error?.code == "cdn.http_status" && error?.httpStatus == 500 && error?.disposition == .retryable)
             #expect(server.requests.count == 1)
         }
@@ -183,7 +186,7 @@ import Testing
     @Test(arguments: ["<html>busy</html>", #"{"Response":{"RequestId":"r"}}"#, #"{"Response":{"DomainLogs":"x"}}"#])
     func malformedAnswerIsRetryable(body: String) async throws {
         try await CannedTencentServer.serve({ _, _ in (200, body) }) { endpoint, _ in
-            let error = await #expect(throws: TransferError.self) {
+            let error = await #expect(throws: TencentCloudError.self) {
                 try await Self.client(endpoint).packages(domain: "www.test.com", hour: Self.hour)
             }
             #expect(error?.code == "cdn.malformed_response" && error?.disposition == .retryable)
@@ -194,7 +197,7 @@ import Testing
         let (release, releaseContinuation) = AsyncStream.makeStream(of: Void.self)
         let responder: CannedTencentServer.Responder = { _, _ in (200, tencentLogsPage(total: 0, [])) }
         try await CannedTencentServer.serve(responder, holdUntil: release) { endpoint, _ in
-            let error = await #expect(throws: TransferError.self) {
+            let error = await #expect(throws: TencentCloudError.self) {
                 try await Self.client(endpoint, timeout: .milliseconds(300)).domains()
             }
             #expect(error?.code == "cdn.timeout" && error?.disposition == .retryable)
@@ -204,14 +207,14 @@ import Testing
 
     @Test func unreachableEndpointIsRetryableNetworkError() async throws {
         // Nothing listens on port 1; AHC retries the connection until the deadline, so keep it short.
-        let error = await #expect(throws: TransferError.self) {
+        let error = await #expect(throws: TencentCloudError.self) {
             try await Self.client("http://127.0.0.1:1", timeout: .milliseconds(500)).domains()
         }
         #expect(error?.code == "cdn.network" && error?.disposition == .retryable, "\(String(describing: error))")
     }
 
     @Test func endpointWithoutSchemeIsPermanent() async throws {
-        let error = await #expect(throws: TransferError.self) { try await Self.client("cdn.tencentcloudapi.com").domains() }
+        let error = await #expect(throws: TencentCloudError.self) { try await Self.client("cdn.tencentcloudapi.com").domains() }
         #expect(error?.code == "cdn.endpoint_invalid" && error?.disposition == .permanent)
     }
 }

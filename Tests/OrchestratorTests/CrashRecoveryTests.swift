@@ -1,5 +1,6 @@
 import CDNSimulator
 import Foundation
+import JobModel
 import Logging
 import Store
 import Testing

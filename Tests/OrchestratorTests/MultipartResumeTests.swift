@@ -1,7 +1,9 @@
 import CDNSimulator
 import Foundation
+import JobModel
 import Jobs
 import Logging
+import ObjectStorage
 import Store
 import TestSupport
 import Testing

@@ -1,5 +1,6 @@
 import CDNSimulator
 import Foundation
+import JobModel
 import Store
 
 /// Checks what the service stored against what the simulator serves.

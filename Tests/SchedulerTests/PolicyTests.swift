@@ -1,7 +1,8 @@
 import Foundation
-import Testing
+import JobModel
 @testable import Scheduler
 @testable import Store
+import Testing
 
 @Suite("Window planner")
 struct WindowPlannerTests {

@@ -1,11 +1,14 @@
 import AsyncHTTPClient
 import CDNSimulator
 import Foundation
+import JobModel
 import Jobs
 import Logging
-import Testing
 @testable import Scheduler
 @testable import Store
+import TencentCloud
+import TestSupport
+import Testing
 
 /// The whole pull pipeline on an injected clock: a package that grows after its first copy is stored
 /// again by the reconcile pass once it settles, and the window is then final.
@@ -20,15 +23,17 @@ struct ReconcileIntegrationTests {
         let simulator = try await CDNSimulator.start(
             configuration: CDNSimulatorConfiguration(
                 domains: ["g.example"], packageBytes: 64 * 1024, seed: 9, publicationDelay: .seconds(0),
-                emptyHourRate: 0, growingPackages: true, now: { clock.now }),
+                emptyHourRate: 0, growingPackages: true, clock: clock),
             logger: quietLogger)
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
             let source = TencentCDNClient(
                 configuration: TencentCDNConfiguration(
                     endpoint: simulator.baseURL.absoluteString,
-                    credentials: TencentCredentials(secretID: "AKIDsimulator", secretKey: "simulator-secret-key"), area: "mainland"),
-                httpClient: httpClient, logger: quietLogger, now: { clock.now })
+                    credentials: TencentCredentials(secretID: "AKIDsimulator", secretKey: "simulator-secret-key"), area: "mainland",
+                    // No client-side pacing: it would wait on the manual clock, which only the test moves.
+                    requestsPerSecond: 0),
+                httpClient: httpClient, logger: quietLogger, clock: clock)
             let transfer = LogPackageTransfer(
                 source: source,
                 downloader: PackageDownloader(httpClient: httpClient, spoolDirectory: database.directory.path, logger: quietLogger),
@@ -36,10 +41,10 @@ struct ReconcileIntegrationTests {
                 keyTemplate: try KeyTemplate(KeyTemplate.defaultTemplate), logger: quietLogger)
             let scheduler = SchedulerService(
                 configuration: SchedulerConfiguration(
-                    planner: WindowPlanner(lookbackHours: 1, availabilityDelay: 3600), domains: ["g.example"], settleDelay: 24 * 3600),
+                    planner: WindowPlanner(lookbackHours: 1, availabilityDelay: 3600), domains: ["g.example"], policy: WindowPolicy(settleDelay: 24 * 3600)),
                 store: store, source: source, clock: clock, logger: quietLogger)
             let pool = WorkerPool(
-                configuration: WorkerPoolConfiguration(concurrency: 1, settleDelay: 24 * 3600),
+                configuration: WorkerPoolConfiguration(concurrency: 1, policy: WindowPolicy(settleDelay: 24 * 3600)),
                 store: store, transfer: transfer, clock: clock, logger: quietLogger)
 
             #expect(try await scheduler.tick().planned == 1)

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
 @testable import Scheduler
 @testable import Store
+import TestSupport
+import Testing
 
 @Suite("Scheduler ticks")
 struct SchedulerServiceTests {
@@ -9,7 +10,7 @@ struct SchedulerServiceTests {
         SchedulerService(
             configuration: SchedulerConfiguration(
                 tickInterval: 60, planner: WindowPlanner(lookbackHours: lookback, availabilityDelay: 3600),
-                domains: domains, discoveryInterval: 3600, leaseDuration: 120),
+                domains: domains, discoveryInterval: 3600, policy: WindowPolicy(leaseDuration: 120)),
             store: store, source: source, clock: clock, logger: quietLogger)
     }
 

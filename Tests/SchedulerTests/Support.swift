@@ -1,9 +1,10 @@
 import Foundation
+import JobModel
 import Jobs
 import Logging
-import Synchronization
 @testable import Scheduler
 @testable import Store
+import Synchronization
 
 /// A real SQLite store in a temporary directory that outlives reopenings (for restart tests).
 final class TemporaryDatabase {
@@ -37,6 +38,8 @@ final class ScriptedDomainSource: LogSource {
     func set(_ result: Result<[String], TransferError>) { current.withLock { $0 = result } }
 
     var domainCalls: Int { calls.withLock { $0 } }
+
+    var sourceName: String { "tencent-cdn" }
 
     func packages(domain: String, hour: Date) async throws -> [LogPackage] { [] }
 

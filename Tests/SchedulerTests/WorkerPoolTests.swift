@@ -1,8 +1,10 @@
 import Foundation
+import JobModel
 import Jobs
-import Testing
 @testable import Scheduler
 @testable import Store
+import TestSupport
+import Testing
 
 @Suite("Worker pool outcomes")
 struct WorkerPoolTests {
@@ -28,9 +30,10 @@ struct WorkerPoolTests {
         let transfer = ScriptedTransfer(outcomes)
         let pool = WorkerPool(
             configuration: WorkerPoolConfiguration(
-                concurrency: 2, leaseDuration: 120,
-                retryPolicy: RetryPolicy(maxAttempts: maxAttempts, baseDelay: 30, maximumDelay: 3600, jitter: 0, publicationHorizon: 3 * 3600),
-                settleDelay: 24 * 3600),
+                concurrency: 2,
+                policy: WindowPolicy(
+                    retry: RetryPolicy(maxAttempts: maxAttempts, baseDelay: 30, maximumDelay: 3600, jitter: 0, publicationHorizon: 3 * 3600),
+                    leaseDuration: 120, settleDelay: 24 * 3600)),
             store: store, transfer: transfer, clock: clock, logger: quietLogger)
         return Fixture(store: store, pool: pool, clock: clock, transfer: transfer, database: database)
     }
@@ -105,7 +108,7 @@ struct WorkerPoolTests {
         #expect(try await store.status(recentFailureLimit: 0).settling == SettleCounts(final: 0))
         // Only the settle pass is under test: discovery finds no domain, so the tick plans nothing new.
         let scheduler = SchedulerService(
-            configuration: SchedulerConfiguration(domains: [], settleDelay: 24 * 3600),
+            configuration: SchedulerConfiguration(domains: [], policy: WindowPolicy(settleDelay: 24 * 3600)),
             store: store, source: ScriptedDomainSource(domains: []), clock: clock, logger: quietLogger)
         #expect(try await scheduler.tick().reconciling == 0)
         clock.advance(by: 24 * 3600)

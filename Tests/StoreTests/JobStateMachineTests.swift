@@ -1,6 +1,7 @@
 import Foundation
-import Testing
+import JobModel
 @testable import Store
+import Testing
 
 @Suite("Job state machine")
 struct JobStateMachineTests {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import JobModel
 import Testing
 
 @testable import Store

@@ -1,5 +1,6 @@
 import Foundation
 import Jobs
+import ObjectStorage
 
 #if canImport(Glibc)
 import Glibc

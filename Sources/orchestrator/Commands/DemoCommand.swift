@@ -1,5 +1,6 @@
 import ArgumentParser
 import CDNSimulator
+import Core
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -61,7 +62,8 @@ struct DemoCommand: AsyncParsableCommand {
         configuration.sink.directory = directory + "/bucket"
         try ConfigurationLoader.validate(configuration)
 
-        let started = Date()
+        let clock = SystemWallClock()
+        let started = clock.now
         let assembly = try await ServiceAssembly.make(configuration: configuration, logger: logger)
         let progress = DemoProgress(store: assembly.store, expectedWindows: domains * hours, interactive: isatty(STDOUT_FILENO) == 1)
         let group = ServiceGroup(
@@ -83,11 +85,11 @@ struct DemoCommand: AsyncParsableCommand {
         try await simulator.stop()
 
         print("")
-        print(StatusFormatter.table(report, database: configuration.database, now: Date()))
+        print(StatusFormatter.table(report, database: configuration.database, now: clock.now))
         print("")
         print(verification.summary)
         print(String(format: "finished in %.1f s; the simulator answered %d API calls and %d downloads, %d of them faulty on purpose",
-                     Date().timeIntervalSince(started), simulator.counters.apiCalls, simulator.counters.downloads, simulator.counters.faultsInjected))
+                     clock.now.timeIntervalSince(started), simulator.counters.apiCalls, simulator.counters.downloads, simulator.counters.faultsInjected))
         guard report.totals.failed == 0, report.totals.done >= domains * hours, verification.mismatches == 0 else {
             throw DemoFailure("the demo did not copy every window intact; see the status above")
         }

@@ -90,13 +90,17 @@ enum ConfigurationLoader {
         configuration.workers = workers
 
         var sink = configuration.sink
-        sink.kind = try values.string("sink.kind", default: sink.kind)
+        let kind = try values.string("sink.kind", default: sink.kind.rawValue)
+        guard let parsedKind = OrchestratorConfiguration.SinkKind(rawValue: kind) else {
+            throw ConfigurationError("sink.kind must be local, cos or s3 (got \(kind))")
+        }
+        sink.kind = parsedKind
         sink.directory = try values.string("sink.directory", default: sink.directory)
         sink.endpoint = try values.string("sink.endpoint", default: sink.endpoint)
         sink.bucket = try values.string("sink.bucket", default: sink.bucket)
         sink.region = try values.string("sink.region", default: sink.region)
         // The store's own credential variables, when the file and ORCHESTRATOR_SINK_* leave them unset.
-        let credentialVariables = sink.kind == "s3"
+        let credentialVariables = sink.kind == .s3
             ? ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
             : ("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "TENCENTCLOUD_SESSION_TOKEN")
         sink.secretID = try values.string("sink.secret_id", default: environment[credentialVariables.0] ?? "", secret: true)
@@ -133,15 +137,14 @@ enum ConfigurationLoader {
         try require(configuration.workers.backoffBaseSeconds >= 1, "workers.backoff_base_seconds must be at least 1")
         try require(configuration.workers.backoffCapSeconds >= configuration.workers.backoffBaseSeconds, "workers.backoff_cap_seconds must be at least workers.backoff_base_seconds")
         try require(configuration.workers.leaseSeconds >= 3, "workers.lease_seconds must be at least 3")
-        try require(["local", "cos", "s3"].contains(configuration.sink.kind), "sink.kind must be local, cos or s3 (got \(configuration.sink.kind))")
         let sink = configuration.sink
-        if sink.kind == "local" {
+        if sink.kind == .local {
             try require(!sink.directory.isEmpty, "sink.directory must name a directory for sink.kind local")
         } else {
             try require(!sink.bucket.isEmpty, "sink.bucket is not set (for COS, the bucket name with its -appid suffix)")
-            try require(!sink.secretID.isEmpty, "sink.secret_id is not set (set it, or \(sink.kind == "s3" ? "AWS_ACCESS_KEY_ID" : "TENCENTCLOUD_SECRET_ID") in the environment)")
-            try require(!sink.secretKey.isEmpty, "sink.secret_key is not set (set it, or \(sink.kind == "s3" ? "AWS_SECRET_ACCESS_KEY" : "TENCENTCLOUD_SECRET_KEY") in the environment)")
-            if sink.kind == "cos" && sink.endpoint.isEmpty {
+            try require(!sink.secretID.isEmpty, "sink.secret_id is not set (set it, or \(sink.kind == .s3 ? "AWS_ACCESS_KEY_ID" : "TENCENTCLOUD_SECRET_ID") in the environment)")
+            try require(!sink.secretKey.isEmpty, "sink.secret_key is not set (set it, or \(sink.kind == .s3 ? "AWS_SECRET_ACCESS_KEY" : "TENCENTCLOUD_SECRET_KEY") in the environment)")
+            if sink.kind == .cos && sink.endpoint.isEmpty {
                 try require(!sink.region.isEmpty, "sink.region is not set (e.g. ap-beijing); COS needs it for its endpoint")
             }
             if !sink.endpoint.isEmpty {

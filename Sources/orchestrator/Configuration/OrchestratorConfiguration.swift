@@ -1,61 +1,116 @@
 import Foundation
+import Jobs
+import Scheduler
+import TencentCloud
 
-/// The whole service configuration, as read from YAML and the environment, with the documented
-/// defaults. Built once at start-up and handed to each component through its own configuration type.
+/// The whole service configuration, as read from YAML and the environment. Built once at start-up and
+/// handed to each component through its own configuration type.
+///
+/// Every default comes from the library that owns the setting (the planner, the retry and window
+/// policies, the CDN client, the sink), so the executable repeats none of them; the YAML keys are in
+/// the README's configuration table.
 struct OrchestratorConfiguration: Sendable, CustomStringConvertible {
     /// `cdn.*`: the Tencent CDN API.
     struct CDN: Sendable {
-        var endpoint = "https://cdn.tencentcloudapi.com"
+        /// `cdn.endpoint`: the API base URL.
+        var endpoint = TencentCDNConfiguration.defaultEndpoint
+        /// `cdn.secret_id` (or `TENCENTCLOUD_SECRET_ID`).
         var secretID = ""
+        /// `cdn.secret_key` (or `TENCENTCLOUD_SECRET_KEY`); never printed.
         var secretKey = ""
+        /// `cdn.token` (or `TENCENTCLOUD_SESSION_TOKEN`) for temporary credentials.
         var token: String?
+        /// `cdn.domains`: empty means every domain of the account.
         var domains: [String] = []
-        var area = "global"
-        var requestsPerSecond = 20.0
-        var discoveryMinutes = 60
+        /// `cdn.area`: `global`, `mainland` or `overseas`.
+        var area = TencentCDNConfiguration.defaultArea
+        /// `cdn.requests_per_second`: the client-side rate limit.
+        var requestsPerSecond = TencentCDNConfiguration.defaultRequestsPerSecond
+        /// `cdn.discovery_minutes`: how often the account's domains are listed again.
+        var discoveryMinutes = Int(SchedulerConfiguration().discoveryInterval / 60)
     }
 
     /// `schedule.*`: planning.
     struct Schedule: Sendable {
-        var tickSeconds = 60
-        var lookbackHours = 72
-        var availabilityDelayMinutes = 60
-        var settleHours = 24
-        var publicationHorizonMinutes = 180
+        /// `schedule.tick_seconds`: time between planning ticks.
+        var tickSeconds = Int(SchedulerConfiguration().tickInterval)
+        /// `schedule.lookback_hours`: how far back a new domain is planned.
+        var lookbackHours = WindowPlanner().lookbackHours
+        /// `schedule.availability_delay_minutes`: how long after its end an hour is planned.
+        var availabilityDelayMinutes = Int(WindowPlanner().availabilityDelay / 60)
+        /// `schedule.settle_hours`: when a copied window gets its reconcile pass.
+        var settleHours = Int(WindowPolicy().settleDelay / 3600)
+        /// `schedule.publication_horizon_minutes`: when an hour without packages is taken as empty.
+        var publicationHorizonMinutes = Int(RetryPolicy().publicationHorizon / 60)
     }
 
     /// `workers.*`: the worker pool and retry policy.
     struct Workers: Sendable {
-        var concurrency = 4
-        var maxAttempts = 8
-        var backoffBaseSeconds = 30
-        var backoffCapSeconds = 3600
-        var leaseSeconds = 120
+        /// `workers.concurrency`: windows run at once.
+        var concurrency = WorkerPoolConfiguration().concurrency
+        /// `workers.max_attempts`: leases a window may use before it is failed.
+        var maxAttempts = RetryPolicy().maxAttempts
+        /// `workers.backoff_base_seconds`: the first retry's delay.
+        var backoffBaseSeconds = Int(RetryPolicy().baseDelay)
+        /// `workers.backoff_cap_seconds`: the longest delay between retries.
+        var backoffCapSeconds = Int(RetryPolicy().maximumDelay)
+        /// `workers.lease_seconds`: how long a lease lasts without a heartbeat.
+        var leaseSeconds = Int(WindowPolicy().leaseDuration)
+        /// `workers.spool_directory`: empty means `<database>.spool`.
         var spoolDirectory = ""
+    }
+
+    /// Where packages are stored: `sink.kind`.
+    enum SinkKind: String, Sendable, CaseIterable {
+        /// A directory on this host.
+        case local
+        /// Tencent COS with its native signature.
+        case cos
+        /// Any S3-compatible store, with AWS Signature V4.
+        case s3
     }
 
     /// `sink.*`: where packages are stored.
     struct Sink: Sendable {
-        var kind = "local"
+        /// `sink.kind`.
+        var kind = SinkKind.local
+        /// `sink.directory`: the local sink's directory.
         var directory = "./bucket"
+        /// `sink.endpoint`: the store's URL; for COS, empty means the bucket's default endpoint.
         var endpoint = ""
+        /// `sink.bucket`.
         var bucket = ""
+        /// `sink.region`.
         var region = ""
+        /// `sink.secret_id` (or the store's usual environment variable).
         var secretID = ""
+        /// `sink.secret_key`; never printed.
         var secretKey = ""
+        /// `sink.token` for temporary credentials.
         var token: String?
+        /// `sink.path_style`: bucket in the path instead of the host name.
         var pathStyle = false
-        var keyTemplate = "cdnlog/{domain}/{yyyymmdd}/{filename}"
-        var multipartThresholdMiB = 64
-        var partSizeMiB = 8
-        var partConcurrency = 3
+        /// `sink.key_template`: the object key of each package.
+        var keyTemplate = KeyTemplate.defaultTemplate
+        /// `sink.multipart_threshold_mib`: files this large or larger go in parts.
+        var multipartThresholdMiB = Int(ObjectStoreSink.defaultMultipartThreshold >> 20)
+        /// `sink.part_size_mib`.
+        var partSizeMiB = Int(ObjectStoreSink.defaultPartSize >> 20)
+        /// `sink.part_concurrency`: parts in flight at once.
+        var partConcurrency = ObjectStoreSink.defaultPartConcurrency
     }
 
+    /// `database`: the SQLite file.
     var database = "./orchestrator.sqlite"
+    /// `cdn.*`.
     var cdn = CDN()
+    /// `schedule.*`.
     var schedule = Schedule()
+    /// `workers.*`.
     var workers = Workers()
+    /// `sink.*`.
     var sink = Sink()
+    /// `log.level`: trace, debug, info, notice, warning, error or critical.
     var logLevel = "info"
 
     /// The spool directory: configured, or `<database>.spool` beside the database.
@@ -63,9 +118,21 @@ struct OrchestratorConfiguration: Sendable, CustomStringConvertible {
         workers.spoolDirectory.isEmpty ? database + ".spool" : workers.spoolDirectory
     }
 
+    /// The rules every window is worked by, for the scheduler and the worker pool alike.
+    var windowPolicy: WindowPolicy {
+        WindowPolicy(
+            retry: RetryPolicy(
+                maxAttempts: workers.maxAttempts,
+                baseDelay: TimeInterval(workers.backoffBaseSeconds),
+                maximumDelay: TimeInterval(workers.backoffCapSeconds),
+                publicationHorizon: TimeInterval(schedule.publicationHorizonMinutes * 60)),
+            leaseDuration: TimeInterval(workers.leaseSeconds),
+            settleDelay: TimeInterval(schedule.settleHours * 3600))
+    }
+
     var description: String {
-        var text = "database=\(database) cdn.endpoint=\(cdn.endpoint) cdn.secret_id=\(Redacted(cdn.secretID)) domains=\(cdn.domains.isEmpty ? "(discover)" : cdn.domains.joined(separator: ",")) sink=\(sink.kind)"
-        if sink.kind == "local" {
+        var text = "database=\(database) cdn.endpoint=\(cdn.endpoint) cdn.secret_id=\(Redacted(cdn.secretID)) domains=\(cdn.domains.isEmpty ? "(discover)" : cdn.domains.joined(separator: ",")) sink=\(sink.kind.rawValue)"
+        if sink.kind == .local {
             text += " sink.directory=\(sink.directory)"
         } else {
             text += " sink.bucket=\(sink.bucket) sink.region=\(sink.region) sink.endpoint=\(sink.endpoint.isEmpty ? "(default)" : sink.endpoint) sink.secret_id=\(Redacted(sink.secretID))"

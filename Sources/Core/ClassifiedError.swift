@@ -1,0 +1,59 @@
+/// How a retry policy must treat an error.
+public enum ErrorDisposition: String, Sendable, Equatable {
+    /// Try again later with backoff.
+    case retryable
+    /// Retrying cannot help (bad credentials, unknown domain, invalid configuration): fail now.
+    case permanent
+}
+
+/// An error of a module that talks to the outside world, with a stable code, a message an operator can
+/// act on, and a retry classification.
+///
+/// Each module has its own type (`TencentCloudError`, `ObjectStoreError`, `TransferError`); the worker
+/// pool needs only this protocol to decide between a retry and a failure. `code` is short and stable (a
+/// cloud error code such as `AuthFailure.SignatureFailure`, or one of ours such as `download.truncated`);
+/// neither it nor `message` ever contains a secret.
+public protocol ClassifiedError: Error, Sendable, CustomStringConvertible {
+    /// A stable, short code.
+    var code: String { get }
+    /// What happened and, for permanent errors, what to check.
+    var message: String { get }
+    /// Retryable or permanent.
+    var disposition: ErrorDisposition { get }
+    /// The HTTP status involved, if any.
+    var httpStatus: Int? { get }
+    /// The remote request id, if any (Tencent `RequestId`, COS `x-cos-request-id`).
+    var requestID: String? { get }
+
+    /// Creates an error.
+    init(code: String, message: String, disposition: ErrorDisposition, httpStatus: Int?, requestID: String?)
+}
+
+extension ClassifiedError {
+    /// A retryable error.
+    public static func retryable(_ code: String, _ message: String, httpStatus: Int? = nil, requestID: String? = nil) -> Self {
+        Self(code: code, message: message, disposition: .retryable, httpStatus: httpStatus, requestID: requestID)
+    }
+
+    /// A permanent error.
+    public static func permanent(_ code: String, _ message: String, httpStatus: Int? = nil, requestID: String? = nil) -> Self {
+        Self(code: code, message: message, disposition: .permanent, httpStatus: httpStatus, requestID: requestID)
+    }
+
+    /// The same error as another module's type, e.g. a client's error as the transfer's.
+    public init(_ other: some ClassifiedError) {
+        self.init(code: other.code, message: other.message, disposition: other.disposition,
+                  httpStatus: other.httpStatus, requestID: other.requestID)
+    }
+
+    /// Whether retrying may help.
+    public var isRetryable: Bool { disposition == .retryable }
+
+    /// `code: message (HTTP status) [request id]`.
+    public var description: String {
+        var text = "\(code): \(message)"
+        if let httpStatus { text += " (HTTP \(httpStatus))" }
+        if let requestID { text += " [request \(requestID)]" }
+        return text
+    }
+}

@@ -1,0 +1,115 @@
+import Core
+import Foundation
+
+/// The hours to plan for one domain, and the watermark to record once they are.
+public struct DomainPlan: Sendable, Hashable {
+    /// The source, e.g. `tencent-cdn`.
+    public var source: String
+    /// The domain.
+    public var domain: String
+    /// The first hour to plan (UTC, whole hour).
+    public var firstHour: Date
+    /// One past the last hour to plan; also the domain's new watermark.
+    public var endHour: Date
+    /// Whether `endHour` becomes the domain's watermark (if later than the current one). False for an
+    /// explicit backfill, which does not mean every earlier hour was planned.
+    public var advancesWatermark: Bool
+
+    /// Creates a plan covering `firstHour ..< endHour`.
+    public init(source: String, domain: String, firstHour: Date, endHour: Date, advancesWatermark: Bool = true) {
+        self.source = source
+        self.domain = domain
+        self.firstHour = firstHour
+        self.endHour = endHour
+        self.advancesWatermark = advancesWatermark
+    }
+
+    /// How many hours the plan covers.
+    public var hourCount: Int { max(0, Int((endHour.unixSeconds - firstHour.unixSeconds) / 3600)) }
+}
+
+/// A domain the scheduler plans for, with its watermark.
+public struct PlannedDomain: Sendable, Hashable {
+    /// The source.
+    public var source: String
+    /// The domain.
+    public var domain: String
+    /// Every hour before this instant is planned; nil before the first plan.
+    public var plannedUntil: Date?
+
+    /// Creates a planned domain.
+    public init(source: String, domain: String, plannedUntil: Date?) {
+        self.source = source
+        self.domain = domain
+        self.plannedUntil = plannedUntil
+    }
+}
+
+/// The durable job queue and its state machine.
+///
+/// Every transition of a leased job is guarded by the expected state and the lease token and returns
+/// false, changing nothing, when the caller no longer holds the lease. Implementations are given `now`
+/// and never read a clock. Thread-safe.
+public protocol JobStore: Sendable {
+    /// Makes `domains` the active domains of `source`: adds the new ones, reactivates returning ones and
+    /// deactivates the others (their windows stay; no new ones are planned).
+    func setActiveDomains(_ domains: [String], source: String, now: Date) async throws
+
+    /// Adds `domains` to `source` if they are not known, without deactivating any.
+    func addDomains(_ domains: [String], source: String, now: Date) async throws
+
+    /// The active domains of `source` with their watermarks.
+    func activeDomains(source: String) async throws -> [PlannedDomain]
+
+    /// Inserts the windows of every plan (existing windows are left as they are) and advances each
+    /// domain's watermark to the plan's end if it is later, in one transaction. Returns how many
+    /// windows were new.
+    @discardableResult
+    func plan(_ plans: [DomainPlan], now: Date) async throws -> Int
+
+    /// Leases up to `limit` due pending windows, fairly across domains, for `leaseDuration`.
+    func claimDueJobs(owner: String, limit: Int, leaseDuration: TimeInterval, now: Date) async throws -> [LeasedJob]
+
+    /// Extends a lease to `until`. False when the lease was lost.
+    func heartbeat(_ job: LeasedJob, until: Date, now: Date) async throws -> Bool
+
+    /// Marks a leased window done with its per-file results; `final` when its packages are known to have
+    /// settled. On a reconcile pass the files not skipped count as replaced. False when the lease was lost.
+    func complete(_ job: LeasedJob, files: [FileRecord], final: Bool, now: Date) async throws -> Bool
+
+    /// Sends every done, not yet final window whose hour started before `cutoff` back to `pending` for
+    /// its reconcile pass, attempts reset. Returns how many.
+    @discardableResult
+    func beginReconcilePasses(hoursBefore cutoff: Date, now: Date) async throws -> Int
+
+    /// Returns a leased window to `pending` until `runAt`. When `consumeAttempt` is false the lease is
+    /// not counted (the source had not published the hour yet). False when the lease was lost.
+    func reschedule(_ job: LeasedJob, runAt: Date, error: JobError, consumeAttempt: Bool, now: Date) async throws -> Bool
+
+    /// Marks a leased window failed. False when the lease was lost.
+    func fail(_ job: LeasedJob, error: JobError, now: Date) async throws -> Bool
+
+    /// Returns running windows whose lease expired before `now` to `pending`, or to `failed` when they
+    /// have used `maxAttempts` leases. Returns how many were rescued.
+    @discardableResult
+    func reapExpiredLeases(maxAttempts: Int, now: Date) async throws -> Int
+
+    /// The distinct owners of current leases.
+    func leaseOwners() async throws -> [String]
+
+    /// Treats every lease held by `owner` as expired now (its process is known to be gone).
+    @discardableResult
+    func releaseLeases(ownedBy owner: String, maxAttempts: Int, now: Date) async throws -> Int
+
+    /// Puts failed windows matching `filter` back to `pending` with their attempts reset. Returns how many.
+    func requeueFailed(matching filter: JobFilter, now: Date) async throws -> Int
+
+    /// Windows matching `filter`, newest hour first.
+    func jobs(matching filter: JobFilter, limit: Int) async throws -> [JobSummary]
+
+    /// The per-file results of a window.
+    func files(ofJob id: Int64) async throws -> [FileRecord]
+
+    /// Counts, per-domain progress and recent failures, read in one snapshot.
+    func status(recentFailureLimit: Int) async throws -> StatusReport
+}

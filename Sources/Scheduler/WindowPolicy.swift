@@ -1,0 +1,25 @@
+import Foundation
+
+/// The rules every window is worked by. The scheduler reaps expired leases and starts reconcile passes
+/// by them, the worker pool leases, heartbeats and retries by them: both take this one value, built once,
+/// so they cannot disagree about attempts, lease length or settle time.
+public struct WindowPolicy: Sendable, Equatable {
+    /// Attempts, backoff and the publication horizon.
+    public var retry: RetryPolicy
+    /// How long a lease lasts without a heartbeat, in seconds. Workers heartbeat every third of it; the
+    /// scheduler reaps at least every half of it.
+    public var leaseDuration: TimeInterval
+    /// How long after its end an hour's packages are taken to have settled, in seconds: done windows
+    /// are then checked once more against the source, and a window first copied later is final at once.
+    public var settleDelay: TimeInterval
+
+    /// Leases a window may use before it is failed (the retry policy's).
+    public var maxAttempts: Int { retry.maxAttempts }
+
+    /// Creates a policy; the defaults are the service's documented ones.
+    public init(retry: RetryPolicy = RetryPolicy(), leaseDuration: TimeInterval = 120, settleDelay: TimeInterval = 24 * 3600) {
+        self.retry = retry
+        self.leaseDuration = leaseDuration
+        self.settleDelay = settleDelay
+    }
+}

@@ -1,0 +1,96 @@
+import Core
+import Foundation
+import GRDB
+import JobModel
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why the store could not be opened or used; the message is meant for an operator.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong, naming the database file.
+    public var message: String
+
+    /// Creates an error.
+    public init(_ message: String) { self.message = message }
+
+    public var description: String { message }
+}
+
+/// The `JobStore` over one SQLite database file: WAL mode so `status` and `retry` read and write beside
+/// a running service, a busy timeout so they wait for each other rather than fail, and the file created
+/// with mode 0600 because it records which buckets and domains an account uses.
+public final class SQLiteJobStore: JobStore {
+    /// The database file's path.
+    public let path: String
+    /// The GRDB pool; one per process.
+    let pool: DatabasePool
+    /// Batches the state changes of concurrent workers into shared transactions.
+    let groupCommit: GroupCommit
+    /// The migrations this opening applied, in order; empty when the database was already current.
+    let appliedMigrations: [String]
+
+    /// Opens (and with `create`, creates) the database at `path` and applies pending migrations.
+    ///
+    /// - Throws: `StoreError` naming the file when it is missing (and `create` is false), unreadable,
+    ///   not a database, or from a newer version of the service.
+    public init(path: String, create: Bool = true, busyTimeout: TimeInterval = 10) throws {
+        self.path = path
+        let exists = FileManager.default.fileExists(atPath: path)
+        if !exists {
+            guard create else {
+                throw StoreError("no database at \(path) (start the service with `orchestrator run` first, or pass --db/--config)")
+            }
+            try Self.createPrivateFile(at: path)
+        }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(busyTimeout)
+        configuration.prepareDatabase { db in
+            // WAL (DatabasePool's default) with NORMAL sync: a commit survives a crash of the process;
+            // after a power loss the last commits may be lost, and their windows simply run again.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // 64 MiB of page cache (the default is 2 MiB): planning a large catch-up spills far less.
+            try db.execute(sql: "PRAGMA cache_size = -65536")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            appliedMigrations = try Migrations.apply(to: pool, path: path)
+            groupCommit = GroupCommit(writer: pool)
+        } catch let error as StoreError {
+            throw error
+        } catch let error as DatabaseError {
+            throw StoreError("cannot open the database \(path): \(error.message ?? error.description)")
+        }
+    }
+
+    private static func createPrivateFile(at path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        let descriptor = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        // Another process creating the same new database at the same moment is not an error: the
+        // migrations sort out which of the two applies the schema.
+        if descriptor < 0 && errno == EEXIST { return }
+        guard descriptor >= 0 else {
+            throw StoreError("cannot create the database \(path): \(String(cString: strerror(errno)))")
+        }
+        Glibc.close(descriptor)
+    }
+
+    /// The migrations recorded as applied in the database, in order.
+    func recordedMigrations() throws -> [String] {
+        try pool.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") }
+    }
+
+    /// Closes the database; later calls fail.
+    public func close() throws {
+        try pool.close()
+    }
+}
+
+extension Date {
+    /// Unix seconds as SQLite stores them here.
+    var databaseSeconds: Int64 { unixSeconds }
+}
