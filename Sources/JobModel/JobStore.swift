@@ -1,49 +1,4 @@
-import Core
 import Foundation
-
-/// The hours to plan for one domain, and the watermark to record once they are.
-public struct DomainPlan: Sendable, Hashable {
-    /// The source, e.g. `tencent-cdn`.
-    public var source: String
-    /// The domain.
-    public var domain: String
-    /// The first hour to plan (UTC, whole hour).
-    public var firstHour: Date
-    /// One past the last hour to plan; also the domain's new watermark.
-    public var endHour: Date
-    /// Whether `endHour` becomes the domain's watermark (if later than the current one). False for an
-    /// explicit backfill, which does not mean every earlier hour was planned.
-    public var advancesWatermark: Bool
-
-    /// Creates a plan covering `firstHour ..< endHour`.
-    public init(source: String, domain: String, firstHour: Date, endHour: Date, advancesWatermark: Bool = true) {
-        self.source = source
-        self.domain = domain
-        self.firstHour = firstHour
-        self.endHour = endHour
-        self.advancesWatermark = advancesWatermark
-    }
-
-    /// How many hours the plan covers.
-    public var hourCount: Int { max(0, Int((endHour.unixSeconds - firstHour.unixSeconds) / 3600)) }
-}
-
-/// A domain the scheduler plans for, with its watermark.
-public struct PlannedDomain: Sendable, Hashable {
-    /// The source.
-    public var source: String
-    /// The domain.
-    public var domain: String
-    /// Every hour before this instant is planned; nil before the first plan.
-    public var plannedUntil: Date?
-
-    /// Creates a planned domain.
-    public init(source: String, domain: String, plannedUntil: Date?) {
-        self.source = source
-        self.domain = domain
-        self.plannedUntil = plannedUntil
-    }
-}
 
 /// The durable job queue and its state machine.
 ///
@@ -54,9 +9,6 @@ public protocol JobStore: Sendable {
     /// Makes `domains` the active domains of `source`: adds the new ones, reactivates returning ones and
     /// deactivates the others (their windows stay; no new ones are planned).
     func setActiveDomains(_ domains: [String], source: String, now: Date) async throws
-
-    /// Adds `domains` to `source` if they are not known, without deactivating any.
-    func addDomains(_ domains: [String], source: String, now: Date) async throws
 
     /// The active domains of `source` with their watermarks.
     func activeDomains(source: String) async throws -> [PlannedDomain]

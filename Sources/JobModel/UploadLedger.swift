@@ -72,7 +72,8 @@ public protocol UploadLedger: Sendable {
 
     /// Records a verified part of the upload `uploadID` of `key`, replacing a part of the same number.
     ///
-    /// - Throws: `StoreError` when that upload is not recorded (it was ended or replaced meanwhile).
+    /// - Throws: when that upload is not recorded (it was ended or replaced meanwhile); the SQLite
+    ///   store's error code is `store.upload_unknown`.
     func recordPart(_ part: UploadedPart, key: String, uploadID: String) async throws
 
     /// Forgets the upload `uploadID` of `key` (completed or aborted); does nothing if it is not recorded.

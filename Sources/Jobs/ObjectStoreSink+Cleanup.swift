@@ -11,7 +11,7 @@ extension ObjectStoreSink {
             guard let recorded = try await ledger.multipartUpload(forKey: key) else { return }
             await abort(key: key, uploadID: recorded.uploadID, reason: "the upload is discarded")
         } catch {
-            logger.warning("cannot read the upload ledger", metadata: ["object.key": "\(key)", "error": "\(error)"])
+            logger.warning("cannot read the upload ledger", metadata: ["object.key": "\(key)", "error.message": "\(error)"])
         }
     }
 
@@ -35,7 +35,7 @@ extension ObjectStoreSink {
                 }
             }
         } catch {
-            logger.warning("cannot read the upload ledger to clean up stale uploads", metadata: ["error": "\(error)"])
+            logger.warning("cannot read the upload ledger to clean up stale uploads", metadata: ["error.message": "\(error)"])
         }
         guard !keyPrefix.isEmpty else { return aborted }
         let listed: [MultipartUploadListing]
@@ -44,7 +44,7 @@ extension ObjectStoreSink {
         } catch {
             logger.warning(
                 "cannot list the store's multipart uploads to clean up stale ones",
-                metadata: ["object.bucket": "\(client.bucketDescription)", "error": "\(error)"])
+                metadata: ["object.bucket": "\(client.bucketDescription)", "error.message": "\(error)"])
             return aborted
         }
         for upload in listed where upload.initiated < cutoff && upload.key.hasPrefix(keyPrefix) {
@@ -79,13 +79,13 @@ extension ObjectStoreSink {
             logger.debug("multipart upload already gone", metadata: metadata)
         } catch {
             gone = false
-            logger.warning("cannot abort a multipart upload", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+            logger.warning("cannot abort a multipart upload", metadata: metadata.merging(["error.message": "\(error)"]) { $1 })
             if !forgetOnRetryableFailure, (error as? any ClassifiedError)?.isRetryable ?? true { return false }
         }
         do {
             try await ledger.endMultipartUpload(key: key, uploadID: uploadID)
         } catch {
-            logger.warning("cannot forget a multipart upload in the ledger", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+            logger.warning("cannot forget a multipart upload in the ledger", metadata: metadata.merging(["error.message": "\(error)"]) { $1 })
         }
         return gone
     }

@@ -128,7 +128,7 @@ extension ObjectStoreSink {
             // The object is complete; the stale record only costs a failed abort at the next cleanup.
             logger.warning(
                 "cannot forget a completed multipart upload in the ledger",
-                metadata: ["object.key": "\(key)", "upload.id": "\(upload.uploadID)", "error": "\(error)"])
+                metadata: ["object.key": "\(key)", "upload.id": "\(upload.uploadID)", "error.message": "\(error)"])
         }
         try await verifyAssembled(
             file, at: key, result: result, expectedETag: MultipartPlan.multipartETag(partMD5s: ordered.map(\.md5)))

@@ -69,20 +69,20 @@ public struct PackageDownloader: Sendable {
         } catch {
             throw TransferError.retryable("download.spool", "cannot create a spool file: \(error)")
         }
-        logger.debug("Downloading package", metadata: ["spool.path": "\(path)"])
+        logger.debug("downloading package", metadata: ["spool.path": "\(path)"])
         var open = true
         do {
             let file = try await receive(package, into: descriptor, path: path)
             open = false
             try FileIO.closeDescriptor(descriptor, path: path)
-            logger.debug("Downloaded package", metadata: ["download.bytes": "\(file.size)", "download.crc64": "\(file.crc64)"])
+            logger.debug("downloaded package", metadata: ["download.bytes": "\(file.size)", "download.crc64": "\(file.crc64)"])
             return file
         } catch {
             if open { try? FileIO.closeDescriptor(descriptor, path: path) }
             FileIO.removeIfPresent(path)
             let failure = Self.classify(error)
             if let transfer = failure as? TransferError {
-                logger.debug("Download failed", metadata: ["error.code": "\(transfer.code)", "error.message": "\(transfer.message)"])
+                logger.debug("download failed", metadata: ["error.code": "\(transfer.code)", "error.message": "\(transfer.message)"])
             }
             throw failure
         }
@@ -109,7 +109,7 @@ public struct PackageDownloader: Sendable {
             removed += 1
         }
         if removed > 0 {
-            logger.info("Removed leftover spool files", metadata: ["spool.removed": "\(removed)"])
+            logger.notice("removed leftover spool files", metadata: ["spool.removed": "\(removed)"])
         }
     }
 

@@ -1,9 +1,9 @@
 import Core
 
 /// An error of a window's transfer (download, verification, key template, sink), classified for the
-/// retry policy. The clients' own errors (`TencentCloudError`, `ObjectStoreError`) reach the worker pool
-/// as they are; this type carries the failures the transfer itself finds, under codes such as
-/// `download.truncated` or `sink.mismatch`.
+/// retry policy, under codes such as `download.truncated` or `sink.verify_mismatch`. The object store
+/// sink passes the store client's `ObjectStoreError`s on as this type with their code; the CDN client's
+/// `TencentCloudError`s reach the worker pool as they are.
 public struct TransferError: ClassifiedError, Equatable {
     public var code: String
     public var message: String

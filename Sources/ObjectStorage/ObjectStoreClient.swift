@@ -127,7 +127,7 @@ public struct ObjectStoreClient: Sendable {
         } catch {
             let failure = ObjectStoreErrorClassifier.transport(error, context: context)
             if let failure = failure as? ObjectStoreError {
-                logger.debug("Object store request failed", metadata: ["error.code": "\(failure.code)"])
+                logger.debug("object store request failed", metadata: ["error.code": "\(failure.code)"])
             }
             throw failure
         }

@@ -79,7 +79,7 @@ public final class SchedulerService: Service {
                     try await reap(now: now)
                 }
             } catch {
-                logger.error("scheduler tick failed; will try again", metadata: ["error": "\(error)"])
+                logger.error("scheduler tick failed; will try again", metadata: ["error.message": "\(error)"])
             }
             do {
                 try await cancelWhenGracefulShutdown { [clock] in try await clock.sleep(for: .seconds(step)) }
@@ -136,7 +136,7 @@ public final class SchedulerService: Service {
             return true
         } catch {
             // Retry on the next tick rather than waiting a whole discovery interval.
-            logger.warning("domain discovery failed; keeping the known domains", metadata: ["error": "\(error)"])
+            logger.warning("domain discovery failed; keeping the known domains", metadata: ["error.message": "\(error)"])
             return false
         }
     }

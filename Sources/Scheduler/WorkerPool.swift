@@ -174,7 +174,7 @@ public final class WorkerPool: Service {
             return try await store.claimDueJobs(
                 owner: configuration.owner, limit: limit, leaseDuration: configuration.policy.leaseDuration, now: clock.now)
         } catch {
-            logger.error("cannot lease windows", metadata: ["error": "\(error)"])
+            logger.error("cannot lease windows", metadata: ["error.message": "\(error)"])
             return []
         }
     }
@@ -213,7 +213,7 @@ public final class WorkerPool: Service {
             try await record(race, of: job, metadata: metadata)
         } catch {
             logger.error("cannot record a window's outcome; its lease will expire and it will run again",
-                         metadata: metadata.merging(["error": "\(error)"]) { $1 })
+                         metadata: metadata.merging(["error.message": "\(error)"]) { $1 })
         }
     }
 
@@ -248,7 +248,7 @@ public final class WorkerPool: Service {
                     return true
                 }
             } catch {
-                logger.warning("heartbeat failed; will retry", metadata: ["job.id": "\(job.id)", "error": "\(error)"])
+                logger.warning("heartbeat failed; will retry", metadata: ["job.id": "\(job.id)", "error.message": "\(error)"])
             }
         }
     }
@@ -264,7 +264,7 @@ public final class WorkerPool: Service {
         switch outcome {
         case .stored(let files):
             if try await store.complete(job, files: files, final: isSettled(job, at: now), now: now) {
-                logger.info(job.pass == .reconcile ? "window reconciled" : "window done", metadata: metadata.merging([
+                logger.debug(job.pass == .reconcile ? "window reconciled" : "window done", metadata: metadata.merging([
                     "job.files": "\(files.count)", "job.skipped": "\(files.filter(\.skipped).count)",
                 ]) { $1 })
             }
@@ -272,7 +272,7 @@ public final class WorkerPool: Service {
             switch configuration.policy.retry.publicationDecision(hour: job.window.hour, now: now) {
             case .empty:
                 if try await store.complete(job, files: [], final: isSettled(job, at: now), now: now) {
-                    logger.info("window done: no traffic that hour", metadata: metadata)
+                    logger.debug("window done: no traffic that hour", metadata: metadata)
                 }
             case .waitUntil(let instant):
                 let error = JobError(code: "source.not_published", message: "no log package listed yet; looking again later")

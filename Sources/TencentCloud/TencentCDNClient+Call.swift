@@ -106,7 +106,7 @@ extension TencentCDNClient {
         do {
             response = try JSONDecoder().decode(TencentAPIResponse<Payload>.self, from: Data(buffer: answer))
         } catch {
-            logger.debug("CDN API answer is not the expected JSON", metadata: ["cdn.error": "\(error)"])
+            logger.debug("CDN API answer is not the expected JSON", metadata: ["error.message": "\(error)"])
             throw TencentCloudError.retryable(
                 "cdn.malformed_response",
                 "the CDN API answered \(action) with a body that is not the expected JSON "
@@ -115,7 +115,7 @@ extension TencentCDNClient {
         }
         if let requestID = response.requestID { logger[metadataKey: "cdn.request_id"] = "\(requestID)" }
         if let error = response.error {
-            logger.debug("CDN API answered with an error", metadata: ["cdn.error_code": "\(error.code)"])
+            logger.debug("CDN API answered with an error", metadata: ["error.code": "\(error.code)"])
             throw TencentErrorClassifier.classify(
                 code: error.code, message: error.message, requestID: response.requestID, httpStatus: status,
                 context: .init(action: action, domain: domain, credentials: configuration.credentials))

@@ -46,7 +46,7 @@ enum Migrations {
                     guard !current.contains(migration.name) else { return .commit }
                     try db.execute(sql: migration.sql)
                     if try Row.fetchOne(db, sql: "PRAGMA foreign_key_check") != nil {
-                        throw StoreError("migration \(migration.name) of \(path) leaves rows that break a foreign key")
+                        throw StoreError("store.migration_failed", "migration \(migration.name) of \(path) leaves rows that break a foreign key")
                     }
                     try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)", arguments: [migration.name])
                     ran = true
@@ -67,7 +67,7 @@ enum Migrations {
 
     private static func checkNotSuperseded(_ recorded: Set<String>, path: String) throws {
         if !recorded.isSubset(of: Set(names)) {
-            throw StoreError("the database \(path) was written by a newer version of orchestrator; upgrade this binary")
+            throw StoreError("store.newer_schema", "the database \(path) was written by a newer version of orchestrator; upgrade this binary")
         }
     }
 }

@@ -13,12 +13,6 @@ extension SQLiteJobStore {
         }
     }
 
-    public func addDomains(_ domains: [String], source: String, now: Date) async throws {
-        try await pool.write { db in
-            try Self.upsertActive(domains, source: source, now: now, in: db)
-        }
-    }
-
     private static func upsertActive(_ domains: [String], source: String, now: Date, in db: Database) throws {
         let statement = try db.cachedStatement(sql: """
             INSERT INTO domains (source, domain, active, created_at, updated_at) VALUES (?, ?, 1, ?, ?)

@@ -41,7 +41,7 @@ extension SQLiteJobStore: UploadLedger {
             return db.changesCount
         }
         guard recorded == 1 else {
-            throw StoreError("no multipart upload \(uploadID) is recorded for \(key); it was ended or replaced")
+            throw StoreError("store.upload_unknown", "no multipart upload \(uploadID) is recorded for \(key); it was ended or replaced")
         }
     }
 
@@ -85,7 +85,7 @@ extension SQLiteJobStore: UploadLedger {
 
     /// Parses a CRC64 stored as decimal text; a malformed value means a damaged database.
     private static func decimalCRC64(_ text: String) throws -> UInt64 {
-        guard let value = UInt64(text) else { throw StoreError("the database holds a malformed CRC64 \"\(text)\"") }
+        guard let value = UInt64(text) else { throw StoreError("store.malformed", "the database holds a malformed CRC64 \"\(text)\"") }
         return value
     }
 }

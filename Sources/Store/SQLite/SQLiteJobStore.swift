@@ -7,17 +7,6 @@ import JobModel
 import Glibc
 #endif
 
-/// Why the store could not be opened or used; the message is meant for an operator.
-public struct StoreError: Error, Sendable, CustomStringConvertible {
-    /// What went wrong, naming the database file.
-    public var message: String
-
-    /// Creates an error.
-    public init(_ message: String) { self.message = message }
-
-    public var description: String { message }
-}
-
 /// The `JobStore` over one SQLite database file: WAL mode so `status` and `retry` read and write beside
 /// a running service, a busy timeout so they wait for each other rather than fail, and the file created
 /// with mode 0600 because it records which buckets and domains an account uses.
@@ -40,7 +29,7 @@ public final class SQLiteJobStore: JobStore {
         let exists = FileManager.default.fileExists(atPath: path)
         if !exists {
             guard create else {
-                throw StoreError("no database at \(path) (start the service with `orchestrator run` first, or pass --db/--config)")
+                throw StoreError("store.missing", "no database at \(path) (start the service with `orchestrator run` first, or pass --db/--config)")
             }
             try Self.createPrivateFile(at: path)
         }
@@ -60,7 +49,7 @@ public final class SQLiteJobStore: JobStore {
         } catch let error as StoreError {
             throw error
         } catch let error as DatabaseError {
-            throw StoreError("cannot open the database \(path): \(error.message ?? error.description)")
+            throw StoreError("store.unreadable", "cannot open the database \(path): \(error.message ?? error.description)")
         }
     }
 
@@ -74,7 +63,7 @@ public final class SQLiteJobStore: JobStore {
         // migrations sort out which of the two applies the schema.
         if descriptor < 0 && errno == EEXIST { return }
         guard descriptor >= 0 else {
-            throw StoreError("cannot create the database \(path): \(String(cString: strerror(errno)))")
+            throw StoreError("store.create_failed", "cannot create the database \(path): \(String(cString: strerror(errno)))")
         }
         Glibc.close(descriptor)
     }

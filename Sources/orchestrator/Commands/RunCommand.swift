@@ -14,7 +14,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try await ConfigurationLoader.load(path: try ConfigFileLocator.locate(config))
         let logger = LogSetup.makeLogger(level: configuration.logLevel)
-        logger.info("starting", metadata: ["config": "\(configuration)"])
+        logger.info("starting", metadata: ["service.configuration": "\(configuration)"])
         let assembly = try await ServiceAssembly.make(configuration: configuration, logger: logger)
         // The database is open and current, and a crashed predecessor's leftovers are cleared: other
         // processes may use the database from here on (the end-to-end tests wait for this line).
