@@ -49,11 +49,14 @@ extension ClassifiedError {
     /// Whether retrying may help.
     public var isRetryable: Bool { disposition == .retryable }
 
-    /// `code: message (HTTP status) [request id]`.
-    public var description: String {
-        var text = "\(code): \(message)"
+    /// `message (HTTP status) [request id]`: what the job table keeps beside the code.
+    public var detail: String {
+        var text = message
         if let httpStatus { text += " (HTTP \(httpStatus))" }
         if let requestID { text += " [request \(requestID)]" }
         return text
     }
+
+    /// `code: message (HTTP status) [request id]`.
+    public var description: String { "\(code): \(detail)" }
 }

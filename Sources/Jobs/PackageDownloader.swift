@@ -171,9 +171,9 @@ public struct PackageDownloader: Sendable {
         if let expected, received < expected {
             return TransferError.retryable(
                 "download.truncated",
-                "package \(package.name) ended after \(received) of \(expected) bytes: \(error)")
+                "package \(package.name) ended after \(received) of \(expected) bytes: \(describeTransportFailure(error))")
         }
-        return TransferError.retryable("download.network", "downloading package \(package.name) failed: \(error)")
+        return TransferError.retryable("download.network", "downloading package \(package.name) failed: \(describeTransportFailure(error))")
     }
 
     /// Maps any failure to `TransferError` or `CancellationError`.

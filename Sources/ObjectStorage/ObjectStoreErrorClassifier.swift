@@ -141,6 +141,6 @@ enum ObjectStoreErrorClassifier {
                 "store.response_too_large", "the answer to \(context.subject) is larger than expected")
         }
         return ObjectStoreError.retryable(
-            "store.network", "could not complete \(context.subject): \(error); check the network and sink.endpoint")
+            "store.network", "could not complete \(context.subject): \(describeTransportFailure(error)); check the network and sink.endpoint")
     }
 }

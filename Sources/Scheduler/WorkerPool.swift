@@ -42,6 +42,8 @@ public final class WorkerPool: Service {
     private let clock: any WallClock
     private let logger: Logger
     private let stopping = Mutex(false)
+    /// Wakes the dispatch loop when a stop is asked for, so it does not sit out its poll interval.
+    private let stopRequests = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     /// Set when the shutdown grace period ran out and running windows were cancelled: their errors are
     /// the interruption, not a fault of the window.
     private let interrupting = Mutex(false)
@@ -60,13 +62,14 @@ public final class WorkerPool: Service {
         case windowFinished(TimeInterval)
         case tick
         case graceExpired
+        case stopRequested
     }
 
     public func run() async throws {
         await withGracefulShutdownHandler {
             await dispatch()
         } onGracefulShutdown: {
-            self.stopping.withLock { $0 = true }
+            self.stop()
         }
     }
 
@@ -90,6 +93,7 @@ public final class WorkerPool: Service {
     /// Asks the pool to stop leasing and finish (for callers that run it outside a ServiceGroup).
     public func stop() {
         stopping.withLock { $0 = true }
+        stopRequests.continuation.yield()
     }
 
     /// Leases windows ahead of free workers only while windows are short: a leased window that waits
@@ -106,6 +110,10 @@ public final class WorkerPool: Service {
             var averageDuration: TimeInterval?
             var tickerArmed = false
             var graceArmed = false
+            group.addTask { [stopRequests] in
+                for await _ in stopRequests.stream { break }
+                return .stopRequested
+            }
             while true {
                 let isStopping = stopping.withLock { $0 }
                 if isStopping {
@@ -150,6 +158,7 @@ public final class WorkerPool: Service {
                     running -= 1
                     averageDuration = averageDuration.map { 0.8 * $0 + 0.2 * duration } ?? duration
                 case .tick: tickerArmed = false
+                case .stopRequested: break
                 case .graceExpired:
                     logger.warning("worker pool interrupting running windows at shutdown", metadata: ["pool.running": "\(running)"])
                     interrupting.withLock { $0 = true }
@@ -292,7 +301,7 @@ public final class WorkerPool: Service {
         }
         let transferError: any ClassifiedError = (error as? any ClassifiedError)
             ?? TransferError.retryable("internal", "unexpected error: \(error)")
-        let record = JobError(code: transferError.code, message: transferError.description)
+        let record = JobError(code: transferError.code, message: transferError.detail)
         let decision = configuration.policy.retry.decision(
             afterAttempt: job.attempts, retryable: transferError.isRetryable, now: now, random: Double.random(in: 0..<1))
         var details = metadata

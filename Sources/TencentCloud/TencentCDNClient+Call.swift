@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Core
 import Foundation
 import Logging
 import NIOCore
@@ -143,7 +144,7 @@ extension TencentCDNClient {
         }
         return TencentCloudError.retryable(
             "cdn.network",
-            "could not reach \(endpoint.url) for \(action): \(error); check the network and cdn.endpoint")
+            "could not reach \(endpoint.url) for \(action): \(describeTransportFailure(error)); check the network and cdn.endpoint")
     }
 
 }

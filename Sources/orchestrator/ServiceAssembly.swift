@@ -27,6 +27,10 @@ struct ServiceAssembly {
     /// Wires everything; also clears what a crashed predecessor left behind (spool and temporary files,
     /// leases of processes that no longer exist).
     static func make(configuration: OrchestratorConfiguration, clock: any WallClock = SystemWallClock(), logger: Logger) async throws -> ServiceAssembly {
+        let databaseDirectory = (configuration.database as NSString).deletingLastPathComponent
+        if !databaseDirectory.isEmpty, !FileManager.default.fileExists(atPath: databaseDirectory) {
+            logger.notice("creating the database's directory", metadata: ["database.directory": "\(databaseDirectory)"])
+        }
         let store = try SQLiteJobStore(path: configuration.database, create: true)
         // A refused or unroutable connection fails within the connect timeout instead of being retried
         // for the whole request deadline; the job's own retry policy takes over from there.

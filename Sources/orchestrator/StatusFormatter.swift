@@ -47,10 +47,17 @@ enum StatusFormatter {
             let state = job.state == .done ? (job.final ? "done (final)" : "done") : job.pass == .reconcile ? "\(job.state.rawValue) (reconcile)" : job.state.rawValue
             rows.append([
                 "\(job.id)", iso(job.window.hour), job.window.domain, state, "\(job.attempts)",
-                "\(job.fileCount)", "\(job.byteCount)", job.lastError.map { "\($0.code): \($0.message)" } ?? "",
+                "\(job.fileCount)", "\(job.byteCount)", lastError(of: job),
             ])
         }
         return (align(rows, rightAligned: 4...6) + (jobs.isEmpty ? ["(no windows match)"] : [])).joined(separator: "\n")
+    }
+
+    /// The LAST ERROR column: for a done window the error it recovered from, or `none`.
+    private static func lastError(of job: JobSummary) -> String {
+        let text = job.lastError.map { "\($0.code): \($0.message)" }
+        guard job.state == .done else { return text ?? "" }
+        return text.map { "recovered from \($0)" } ?? "none"
     }
 
     /// The `jobs --json` array.

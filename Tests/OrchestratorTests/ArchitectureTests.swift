@@ -1,3 +1,5 @@
+import CDNSimulator
+import Core
 import Foundation
 import Testing
 

@@ -30,6 +30,10 @@ struct FaultToleranceTests {
             #expect(simulator.counters.faultsInjected > 5)
             let log = (try? String(contentsOf: sandbox.log, encoding: .utf8)) ?? ""
             #expect(log.contains("window will be retried"))
+            #expect(log.contains("creating the database's directory"), "run says it created the missing state directory")
+            // A done window shows the error it recovered from; a window done at once says none.
+            let done = try Binary.run(["jobs", "--state", "done", "--limit", "1000", "--db", sandbox.database.path])
+            #expect(done.stdout.contains("recovered from "), "\(done.stdout)")
             let comparison = try await StoredPackages(store: store, simulator: simulator.simulator, bucket: sandbox.bucket).compare()
             #expect(comparison.differences.isEmpty, "\(comparison.differences)")
             #expect(comparison.compared > 0)

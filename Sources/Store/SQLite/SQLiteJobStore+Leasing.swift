@@ -59,7 +59,6 @@ extension SQLiteJobStore {
             try db.cachedStatement(sql: """
                 UPDATE jobs SET
                     state = 'done', lease_owner = NULL, lease_token = NULL, lease_until = NULL,
-                    last_error_code = NULL, last_error_message = NULL,
                     file_count = ?, byte_count = ?, updated_at = ?, finished_at = ?,
                     final = ?, replaced_count = replaced_count + ?
                 WHERE id = ? AND state = 'running' AND lease_token = ?

@@ -90,9 +90,40 @@ struct DemoCommand: AsyncParsableCommand {
         print(verification.summary)
         print(String(format: "finished in %.1f s; the simulator answered %d API calls and %d downloads, %d of them faulty on purpose",
                      clock.now.timeIntervalSince(started), simulator.counters.apiCalls, simulator.counters.downloads, simulator.counters.faultsInjected))
+        print("")
+        print("to look at what the demo did:")
+        for command in Self.inspectionCommands(database: configuration.database) {
+            print("  " + command)
+        }
         guard report.totals.failed == 0, report.totals.done >= domains * hours, verification.mismatches == 0 else {
             throw DemoFailure("the demo did not copy every window intact; see the status above")
         }
+    }
+}
+
+extension DemoCommand {
+    /// The operator commands for the demo's database, each a line that runs as printed from any
+    /// directory: the executable as it was invoked when found on `PATH`, else its absolute path.
+    static func inspectionCommands(database: String) -> [String] {
+        let invoked = CommandLine.arguments.first ?? "orchestrator"
+        let executable = invoked.contains("/")
+            ? ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? URL(fileURLWithPath: invoked).standardizedFileURL.path)
+            : invoked
+        let prefix = shellQuoted(executable)
+        let db = "--db " + shellQuoted(database)
+        return [
+            "\(prefix) status \(db)",
+            "\(prefix) jobs \(db)",
+            "\(prefix) jobs --state failed \(db)",
+            "\(prefix) retry --failed \(db)",
+        ]
+    }
+
+    /// `text` as one shell word: unchanged when it holds only safe characters, else single-quoted.
+    static func shellQuoted(_ text: String) -> String {
+        let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%")
+        if !text.isEmpty, text.allSatisfy(safe.contains) { return text }
+        return "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }
 

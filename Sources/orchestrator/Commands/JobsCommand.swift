@@ -11,7 +11,7 @@ struct JobsCommand: AsyncParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
 
-    @Option(name: .long, help: "Only windows in this state (pending, running, done, failed).")
+    @Option(name: .long, help: "Only windows in this state.")
     var state: JobState?
 
     @Option(name: .long, help: "Only this domain.")
@@ -23,14 +23,19 @@ struct JobsCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Only hours before this time.", transform: TimeArgument.parse)
     var until: Date?
 
-    @Option(name: .long, help: "At most this many windows.")
+    // Unconditional: `--limit -3` is a bad value to name, not a missing one.
+    @Option(name: .long, parsing: .unconditional, help: "At most this many windows (at least 1).")
     var limit = 50
 
     @Flag(name: .long, help: "Print a JSON array.")
     var json = false
 
+    func validate() throws {
+        guard limit >= 1 else { throw ValidationError("--limit must be at least 1 (got \(limit))") }
+    }
+
     func run() async throws {
-        let store = try await storeOptions.openStore()
+        let store = try await storeOptions.openStore(fallingBackToDemo: true)
         let jobs = try await store.jobs(matching: JobFilter(state: state, domain: domain, since: since, until: until), limit: limit)
         if json {
             print(try StatusFormatter.json(jobs))

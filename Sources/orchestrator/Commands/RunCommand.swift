@@ -12,7 +12,7 @@ struct RunCommand: AsyncParsableCommand {
     var config: String?
 
     func run() async throws {
-        let configuration = try await ConfigurationLoader.load(path: try ConfigFileLocator.locate(config))
+        let configuration = try await ConfigurationLoader.load(path: try ConfigFileLocator.locate(config, acceptsDatabase: false))
         let logger = LogSetup.makeLogger(level: configuration.logLevel)
         logger.info("starting", metadata: ["service.configuration": "\(configuration)"])
         let assembly = try await ServiceAssembly.make(configuration: configuration, logger: logger)

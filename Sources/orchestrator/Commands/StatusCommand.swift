@@ -18,7 +18,7 @@ struct StatusCommand: AsyncParsableCommand {
     var failures = 10
 
     func run() async throws {
-        let store = try await storeOptions.openStore()
+        let store = try await storeOptions.openStore(fallingBackToDemo: true)
         let report = try await store.status(recentFailureLimit: failures)
         let now = SystemWallClock().now
         if json {

@@ -16,16 +16,23 @@ struct StoreOptions: ParsableArguments {
         }
     }
 
-    /// The database path: `--db`, or the configuration's `database` (from `--config`, or
-    /// `./orchestrator.yaml` when present).
-    func databasePath() async throws -> String {
+    /// The database path: `--db`, or the configuration's `database` (from `--config`,
+    /// `ORCHESTRATOR_CONFIG`, or `./orchestrator.yaml` when present). With `fallingBackToDemo`, when
+    /// none of these is given and the demo's database exists in the working directory, that one (said
+    /// on standard error).
+    func databasePath(fallingBackToDemo: Bool = false) async throws -> String {
         if let db { return db }
-        let path = try ConfigFileLocator.locate(config)
+        if fallingBackToDemo, config == nil, !ConfigFileLocator.isFoundImplicitly,
+           FileManager.default.fileExists(atPath: ConfigFileLocator.demoDatabasePath) {
+            FileHandle.standardError.write(Data("no configuration found; showing the demo's database ./\(ConfigFileLocator.demoDatabasePath)\n".utf8))
+            return ConfigFileLocator.demoDatabasePath
+        }
+        let path = try ConfigFileLocator.locate(config, acceptsDatabase: true)
         return try await ConfigurationLoader.loadDatabasePath(path: path)
     }
 
-    /// Opens the existing database (never creates one).
-    func openStore() async throws -> SQLiteJobStore {
-        try SQLiteJobStore(path: try await databasePath(), create: false)
+    /// Opens the existing database (never creates one); `fallingBackToDemo` as for `databasePath`.
+    func openStore(fallingBackToDemo: Bool = false) async throws -> SQLiteJobStore {
+        try SQLiteJobStore(path: try await databasePath(fallingBackToDemo: fallingBackToDemo), create: false)
     }
 }

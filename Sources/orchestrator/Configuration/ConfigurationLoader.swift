@@ -3,13 +3,34 @@ import Foundation
 import Jobs
 import SystemPackage
 
-/// A configuration problem, naming the key and what is wrong. Printed as one line at start-up.
+/// Configuration problems, each naming the key and what is wrong; printed one line each at start-up.
 struct ConfigurationError: Error, CustomStringConvertible {
-    let message: String
+    /// One message per problem, in the order found.
+    let problems: [String]
 
-    init(_ message: String) { self.message = message }
+    init(_ message: String) { problems = [message] }
 
-    var description: String { "invalid configuration: \(message)" }
+    init(problems: [String]) { self.problems = problems }
+
+    var description: String { problems.map { "invalid configuration: \($0)" }.joined(separator: "\n") }
+}
+
+/// The problems found so far while reading and validating one configuration.
+final class ConfigurationProblems {
+    private(set) var messages: [String] = []
+
+    /// Records `message`.
+    func add(_ message: String) { messages.append(message) }
+
+    /// Records `message` unless `condition` holds.
+    func require(_ condition: Bool, _ message: @autoclosure () -> String) {
+        if !condition { messages.append(message()) }
+    }
+
+    /// Throws every problem at once, if there is any.
+    func throwIfAny() throws {
+        if !messages.isEmpty { throw ConfigurationError(problems: messages) }
+    }
 }
 
 /// Reads `OrchestratorConfiguration` from a YAML file (swift-configuration) with every key overridable by
@@ -21,14 +42,16 @@ enum ConfigurationLoader {
     /// Loads and validates the file at `path`; `environment` defaults to the process environment.
     static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> OrchestratorConfiguration {
         let reader = try await makeReader(path: path, environment: environment)
-        var configuration = try read(ConfigValues(reader: reader), environment: environment)
+        let problems = ConfigurationProblems()
+        var configuration = read(ConfigValues(reader: reader, problems: problems), environment: environment)
         let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
         configuration.database = resolve(configuration.database, against: base)
         configuration.sink.directory = resolve(configuration.sink.directory, against: base)
         if !configuration.workers.spoolDirectory.isEmpty {
             configuration.workers.spoolDirectory = resolve(configuration.workers.spoolDirectory, against: base)
         }
-        try validate(configuration)
+        validate(configuration, into: problems)
+        try problems.throwIfAny()
         return configuration
     }
 
@@ -36,7 +59,9 @@ enum ConfigurationLoader {
     /// even where the service's secrets are not in the environment.
     static func loadDatabasePath(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> String {
         let reader = try await makeReader(path: path, environment: environment)
-        let database = try ConfigValues(reader: reader).string("database", default: OrchestratorConfiguration().database)
+        let problems = ConfigurationProblems()
+        let database = ConfigValues(reader: reader, problems: problems).string("database", default: OrchestratorConfiguration().database)
+        try problems.throwIfAny()
         return resolve(database, against: URL(fileURLWithPath: path).deletingLastPathComponent().path)
     }
 
@@ -48,7 +73,7 @@ enum ConfigurationLoader {
         do {
             file = try await FileProvider<YAMLSnapshot>(filePath: FilePath(path))
         } catch {
-            throw ConfigurationError("cannot parse \(path) as YAML: \(error)")
+            throw ConfigurationError("cannot parse \(path) as YAML: \(oneLine(yamlError: "\(error)"))")
         }
         let environmentProvider = KeyMappingProvider(
             upstream: EnvironmentVariablesProvider(environmentVariables: environment),
@@ -56,111 +81,145 @@ enum ConfigurationLoader {
         return ConfigReader(providers: [environmentProvider, file])
     }
 
-    private static func read(_ values: ConfigValues, environment: [String: String]) throws -> OrchestratorConfiguration {
+    /// Reads every key; a value of the wrong type is recorded as a problem and the default kept, so
+    /// that every problem is reported at once.
+    private static func read(_ values: ConfigValues, environment: [String: String]) -> OrchestratorConfiguration {
         var configuration = OrchestratorConfiguration()
-        configuration.database = try values.string("database", default: configuration.database)
-        configuration.logLevel = try values.string("log.level", default: configuration.logLevel)
+        configuration.database = values.string("database", default: configuration.database)
+        configuration.logLevel = values.string("log.level", default: configuration.logLevel)
 
         var cdn = configuration.cdn
-        cdn.endpoint = try values.string("cdn.endpoint", default: cdn.endpoint)
-        cdn.secretID = try values.string("cdn.secret_id", default: environment["TENCENTCLOUD_SECRET_ID"] ?? "", secret: true)
-        cdn.secretKey = try values.string("cdn.secret_key", default: environment["TENCENTCLOUD_SECRET_KEY"] ?? "", secret: true)
-        cdn.token = try values.optionalString("cdn.token", secret: true) ?? environment["TENCENTCLOUD_SESSION_TOKEN"]
-        cdn.domains = try values.stringArray("cdn.domains", default: cdn.domains)
-        cdn.area = try values.string("cdn.area", default: cdn.area)
-        cdn.requestsPerSecond = try values.double("cdn.requests_per_second", default: cdn.requestsPerSecond)
-        cdn.discoveryMinutes = try values.int("cdn.discovery_minutes", default: cdn.discoveryMinutes)
+        cdn.endpoint = values.string("cdn.endpoint", default: cdn.endpoint)
+        cdn.secretID = values.string("cdn.secret_id", default: environment["TENCENTCLOUD_SECRET_ID"] ?? "", secret: true)
+        cdn.secretKey = values.string("cdn.secret_key", default: environment["TENCENTCLOUD_SECRET_KEY"] ?? "", secret: true)
+        cdn.token = values.optionalString("cdn.token", secret: true) ?? environment["TENCENTCLOUD_SESSION_TOKEN"]
+        cdn.domains = values.stringArray("cdn.domains", default: cdn.domains)
+        cdn.area = values.string("cdn.area", default: cdn.area)
+        cdn.requestsPerSecond = values.double("cdn.requests_per_second", default: cdn.requestsPerSecond)
+        cdn.discoveryMinutes = values.int("cdn.discovery_minutes", default: cdn.discoveryMinutes)
         configuration.cdn = cdn
 
         var schedule = configuration.schedule
-        schedule.tickSeconds = try values.int("schedule.tick_seconds", default: schedule.tickSeconds)
-        schedule.lookbackHours = try values.int("schedule.lookback_hours", default: schedule.lookbackHours)
-        schedule.availabilityDelayMinutes = try values.int("schedule.availability_delay_minutes", default: schedule.availabilityDelayMinutes)
-        schedule.settleHours = try values.int("schedule.settle_hours", default: schedule.settleHours)
-        schedule.publicationHorizonMinutes = try values.int("schedule.publication_horizon_minutes", default: schedule.publicationHorizonMinutes)
+        schedule.tickSeconds = values.int("schedule.tick_seconds", default: schedule.tickSeconds)
+        schedule.lookbackHours = values.int("schedule.lookback_hours", default: schedule.lookbackHours)
+        schedule.availabilityDelayMinutes = values.int("schedule.availability_delay_minutes", default: schedule.availabilityDelayMinutes)
+        schedule.settleHours = values.int("schedule.settle_hours", default: schedule.settleHours)
+        schedule.publicationHorizonMinutes = values.int("schedule.publication_horizon_minutes", default: schedule.publicationHorizonMinutes)
         configuration.schedule = schedule
 
         var workers = configuration.workers
-        workers.concurrency = try values.int("workers.concurrency", default: workers.concurrency)
-        workers.maxAttempts = try values.int("workers.max_attempts", default: workers.maxAttempts)
-        workers.backoffBaseSeconds = try values.int("workers.backoff_base_seconds", default: workers.backoffBaseSeconds)
-        workers.backoffCapSeconds = try values.int("workers.backoff_cap_seconds", default: workers.backoffCapSeconds)
-        workers.leaseSeconds = try values.int("workers.lease_seconds", default: workers.leaseSeconds)
-        workers.spoolDirectory = try values.string("workers.spool_directory", default: workers.spoolDirectory)
+        workers.concurrency = values.int("workers.concurrency", default: workers.concurrency)
+        workers.maxAttempts = values.int("workers.max_attempts", default: workers.maxAttempts)
+        workers.backoffBaseSeconds = values.int("workers.backoff_base_seconds", default: workers.backoffBaseSeconds)
+        workers.backoffCapSeconds = values.int("workers.backoff_cap_seconds", default: workers.backoffCapSeconds)
+        workers.leaseSeconds = values.int("workers.lease_seconds", default: workers.leaseSeconds)
+        workers.spoolDirectory = values.string("workers.spool_directory", default: workers.spoolDirectory)
         configuration.workers = workers
 
         var sink = configuration.sink
-        let kind = try values.string("sink.kind", default: sink.kind.rawValue)
-        guard let parsedKind = OrchestratorConfiguration.SinkKind(rawValue: kind) else {
-            throw ConfigurationError("sink.kind must be local, cos or s3 (got \(kind))")
+        let kind = values.string("sink.kind", default: sink.kind.rawValue)
+        if let parsedKind = OrchestratorConfiguration.SinkKind(rawValue: kind) {
+            sink.kind = parsedKind
+        } else {
+            values.problems.add("sink.kind must be local, cos or s3 (got \(kind))")
         }
-        sink.kind = parsedKind
-        sink.directory = try values.string("sink.directory", default: sink.directory)
-        sink.endpoint = try values.string("sink.endpoint", default: sink.endpoint)
-        sink.bucket = try values.string("sink.bucket", default: sink.bucket)
-        sink.region = try values.string("sink.region", default: sink.region)
+        sink.directory = values.string("sink.directory", default: sink.directory)
+        sink.endpoint = values.string("sink.endpoint", default: sink.endpoint)
+        sink.bucket = values.string("sink.bucket", default: sink.bucket)
+        sink.region = values.string("sink.region", default: sink.region)
         // The store's own credential variables, when the file and ORCHESTRATOR_SINK_* leave them unset.
         let credentialVariables = sink.kind == .s3
             ? ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
             : ("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "TENCENTCLOUD_SESSION_TOKEN")
-        sink.secretID = try values.string("sink.secret_id", default: environment[credentialVariables.0] ?? "", secret: true)
-        sink.secretKey = try values.string("sink.secret_key", default: environment[credentialVariables.1] ?? "", secret: true)
-        sink.token = try values.optionalString("sink.token", secret: true) ?? environment[credentialVariables.2]
-        sink.pathStyle = try values.bool("sink.path_style", default: sink.pathStyle)
-        sink.keyTemplate = try values.string("sink.key_template", default: sink.keyTemplate)
-        sink.multipartThresholdMiB = try values.int("sink.multipart_threshold_mib", default: sink.multipartThresholdMiB)
-        sink.partSizeMiB = try values.int("sink.part_size_mib", default: sink.partSizeMiB)
-        sink.partConcurrency = try values.int("sink.part_concurrency", default: sink.partConcurrency)
+        sink.secretID = values.string("sink.secret_id", default: environment[credentialVariables.0] ?? "", secret: true)
+        sink.secretKey = values.string("sink.secret_key", default: environment[credentialVariables.1] ?? "", secret: true)
+        sink.token = values.optionalString("sink.token", secret: true) ?? environment[credentialVariables.2]
+        sink.pathStyle = values.bool("sink.path_style", default: sink.pathStyle)
+        sink.keyTemplate = values.string("sink.key_template", default: sink.keyTemplate)
+        sink.multipartThresholdMiB = values.int("sink.multipart_threshold_mib", default: sink.multipartThresholdMiB)
+        sink.partSizeMiB = values.int("sink.part_size_mib", default: sink.partSizeMiB)
+        sink.partConcurrency = values.int("sink.part_concurrency", default: sink.partConcurrency)
         configuration.sink = sink
         return configuration
     }
 
-    /// Checks ranges and combinations; throws naming the first offending key.
+    /// Checks ranges and combinations; throws naming every offending key.
     static func validate(_ configuration: OrchestratorConfiguration) throws {
-        func require(_ condition: Bool, _ message: @autoclosure () -> String) throws {
-            if !condition { throw ConfigurationError(message()) }
-        }
-        try require(!configuration.database.isEmpty, "database must name a file")
-        try require(URL(string: configuration.cdn.endpoint)?.host != nil, "cdn.endpoint must be a URL such as https://cdn.tencentcloudapi.com (got \(configuration.cdn.endpoint))")
-        try require(!configuration.cdn.secretID.isEmpty, "cdn.secret_id is not set (set it, or TENCENTCLOUD_SECRET_ID in the environment)")
-        try require(!configuration.cdn.secretKey.isEmpty, "cdn.secret_key is not set (set it, or TENCENTCLOUD_SECRET_KEY in the environment)")
-        try require(["global", "mainland", "overseas"].contains(configuration.cdn.area), "cdn.area must be global, mainland or overseas (got \(configuration.cdn.area))")
-        try require(configuration.cdn.requestsPerSecond > 0, "cdn.requests_per_second must be positive")
-        try require(configuration.cdn.discoveryMinutes >= 1, "cdn.discovery_minutes must be at least 1")
-        try require(configuration.schedule.tickSeconds >= 1, "schedule.tick_seconds must be at least 1")
-        try require((1...720).contains(configuration.schedule.lookbackHours), "schedule.lookback_hours must be between 1 and 720 (CDN logs are kept 30 days)")
-        try require(configuration.schedule.availabilityDelayMinutes >= 0, "schedule.availability_delay_minutes must not be negative")
-        try require(configuration.schedule.settleHours >= 0, "schedule.settle_hours must not be negative")
-        try require(configuration.schedule.publicationHorizonMinutes >= 0, "schedule.publication_horizon_minutes must not be negative")
-        try require((1...256).contains(configuration.workers.concurrency), "workers.concurrency must be between 1 and 256")
-        try require(configuration.workers.maxAttempts >= 1, "workers.max_attempts must be at least 1")
-        try require(configuration.workers.backoffBaseSeconds >= 1, "workers.backoff_base_seconds must be at least 1")
-        try require(configuration.workers.backoffCapSeconds >= configuration.workers.backoffBaseSeconds, "workers.backoff_cap_seconds must be at least workers.backoff_base_seconds")
-        try require(configuration.workers.leaseSeconds >= 3, "workers.lease_seconds must be at least 3")
+        let problems = ConfigurationProblems()
+        validate(configuration, into: problems)
+        try problems.throwIfAny()
+    }
+
+    /// Checks ranges and combinations, recording a problem per offending key.
+    static func validate(_ configuration: OrchestratorConfiguration, into problems: ConfigurationProblems) {
+        let require = problems.require
+        require(!configuration.database.isEmpty, "database must name a file")
+        require(URL(string: configuration.cdn.endpoint)?.host != nil, "cdn.endpoint must be a URL such as https://cdn.tencentcloudapi.com (got \(configuration.cdn.endpoint))")
+        require(!configuration.cdn.secretID.isEmpty, "cdn.secret_id is not set (set it, or TENCENTCLOUD_SECRET_ID in the environment)")
+        require(!configuration.cdn.secretKey.isEmpty, "cdn.secret_key is not set (set it, or TENCENTCLOUD_SECRET_KEY in the environment)")
+        require(["global", "mainland", "overseas"].contains(configuration.cdn.area), "cdn.area must be global, mainland or overseas (got \(configuration.cdn.area))")
+        require(configuration.cdn.requestsPerSecond > 0, "cdn.requests_per_second must be positive")
+        require(configuration.cdn.discoveryMinutes >= 1, "cdn.discovery_minutes must be at least 1")
+        require(configuration.schedule.tickSeconds >= 1, "schedule.tick_seconds must be at least 1")
+        require((1...720).contains(configuration.schedule.lookbackHours), "schedule.lookback_hours must be between 1 and 720 (CDN logs are kept 30 days)")
+        require(configuration.schedule.availabilityDelayMinutes >= 0, "schedule.availability_delay_minutes must not be negative")
+        require(configuration.schedule.settleHours >= 0, "schedule.settle_hours must not be negative")
+        require(configuration.schedule.publicationHorizonMinutes >= 0, "schedule.publication_horizon_minutes must not be negative")
+        require((1...256).contains(configuration.workers.concurrency), "workers.concurrency must be between 1 and 256")
+        require(configuration.workers.maxAttempts >= 1, "workers.max_attempts must be at least 1")
+        require(configuration.workers.backoffBaseSeconds >= 1, "workers.backoff_base_seconds must be at least 1")
+        require(configuration.workers.backoffCapSeconds >= configuration.workers.backoffBaseSeconds, "workers.backoff_cap_seconds must be at least workers.backoff_base_seconds")
+        require(configuration.workers.leaseSeconds >= 3, "workers.lease_seconds must be at least 3")
         let sink = configuration.sink
         if sink.kind == .local {
-            try require(!sink.directory.isEmpty, "sink.directory must name a directory for sink.kind local")
+            require(!sink.directory.isEmpty, "sink.directory must name a directory for sink.kind local")
         } else {
-            try require(!sink.bucket.isEmpty, "sink.bucket is not set (for COS, the bucket name with its -appid suffix)")
-            try require(!sink.secretID.isEmpty, "sink.secret_id is not set (set it, or \(sink.kind == .s3 ? "AWS_ACCESS_KEY_ID" : "TENCENTCLOUD_SECRET_ID") in the environment)")
-            try require(!sink.secretKey.isEmpty, "sink.secret_key is not set (set it, or \(sink.kind == .s3 ? "AWS_SECRET_ACCESS_KEY" : "TENCENTCLOUD_SECRET_KEY") in the environment)")
+            require(!sink.bucket.isEmpty, "sink.bucket is not set (for COS, the bucket name with its -appid suffix)")
+            require(!sink.secretID.isEmpty, "sink.secret_id is not set (set it, or \(sink.kind == .s3 ? "AWS_ACCESS_KEY_ID" : "TENCENTCLOUD_SECRET_ID") in the environment)")
+            require(!sink.secretKey.isEmpty, "sink.secret_key is not set (set it, or \(sink.kind == .s3 ? "AWS_SECRET_ACCESS_KEY" : "TENCENTCLOUD_SECRET_KEY") in the environment)")
             if sink.kind == .cos && sink.endpoint.isEmpty {
-                try require(!sink.region.isEmpty, "sink.region is not set (e.g. ap-beijing); COS needs it for its endpoint")
+                require(!sink.region.isEmpty, "sink.region is not set (e.g. ap-beijing); COS needs it for its endpoint")
             }
             if !sink.endpoint.isEmpty {
                 let url = URL(string: sink.endpoint)
-                try require(url?.host != nil && ["http", "https"].contains(url?.scheme ?? ""), "sink.endpoint must be an http(s) URL (got \(sink.endpoint))")
+                require(url?.host != nil && ["http", "https"].contains(url?.scheme ?? ""), "sink.endpoint must be an http(s) URL (got \(sink.endpoint))")
             }
-            try require(sink.multipartThresholdMiB >= 5, "sink.multipart_threshold_mib must be at least 5")
-            try require(sink.partSizeMiB >= 5, "sink.part_size_mib must be at least 5 (S3 and COS refuse smaller parts)")
-            try require((1...32).contains(sink.partConcurrency), "sink.part_concurrency must be between 1 and 32")
+            require(sink.multipartThresholdMiB >= 5, "sink.multipart_threshold_mib must be at least 5")
+            require(sink.partSizeMiB >= 5, "sink.part_size_mib must be at least 5 (S3 and COS refuse smaller parts)")
+            require((1...32).contains(sink.partConcurrency), "sink.part_concurrency must be between 1 and 32")
         }
         do {
             _ = try KeyTemplate(sink.keyTemplate)
         } catch {
-            throw ConfigurationError("sink.key_template: \(error.message)")
+            problems.add("sink.key_template: \(error.message)")
         }
-        try require(["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(configuration.logLevel), "log.level must be one of trace, debug, info, notice, warning, error, critical")
+        require(["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(configuration.logLevel), "log.level must be one of trace, debug, info, notice, warning, error, critical")
+    }
+
+    /// The YAML parser's multi-line report (position, problem, context, the offending line and a caret)
+    /// as one line: `line 4, column 7: did not find expected ',' or ']' (while parsing a flow
+    /// sequence in line 3, column 13)`.
+    static func oneLine(yamlError text: String) -> String {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: true).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard var first = lines.first else { return text }
+        var position: String?
+        if let separator = first.range(of: ": ") {
+            let numbers = first[..<separator.lowerBound].split(separator: ":")
+            if numbers.count == 2, numbers.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) {
+                position = "line \(numbers[0]), column \(numbers[1])"
+                first = String(first[separator.upperBound...])
+            }
+        }
+        for prefix in ["error: ", "parser: ", "scanner: ", "reader: ", "composer: "] where first.hasPrefix(prefix) {
+            first.removeFirst(prefix.count)
+        }
+        if first.hasSuffix(":") { first.removeLast() }
+        var problem = first
+        // The second line, when it ends with ':', is the problem itself and the first one its context.
+        if lines.count > 1, lines[1].hasSuffix(":") {
+            problem = "\(lines[1].dropLast()) (\(first))"
+        }
+        return [position, problem].compactMap { $0 }.joined(separator: ": ")
     }
 
     private static func resolve(_ path: String, against base: String) -> String {
@@ -169,50 +228,54 @@ enum ConfigurationLoader {
     }
 }
 
-/// Typed reads that refuse a value of the wrong type instead of silently using the default.
+/// Typed reads that refuse a value of the wrong type instead of silently using it: the problem is
+/// recorded (naming the key) and the default returned, so reading goes on to the other keys.
 struct ConfigValues {
     let reader: ConfigReader
+    let problems: ConfigurationProblems
 
-    func string(_ key: String, default defaultValue: String, secret: Bool = false) throws -> String {
-        try optionalString(key, secret: secret) ?? defaultValue
+    func string(_ key: String, default defaultValue: String, secret: Bool = false) -> String {
+        optionalString(key, secret: secret) ?? defaultValue
     }
 
-    func optionalString(_ key: String, secret: Bool = false) throws -> String? {
+    func optionalString(_ key: String, secret: Bool = false) -> String? {
         reader.string(forKey: ConfigKey(key), isSecret: secret)
     }
 
-    func int(_ key: String, default defaultValue: Int) throws -> Int {
+    func int(_ key: String, default defaultValue: Int) -> Int {
         if let value = reader.int(forKey: ConfigKey(key)) { return value }
         if let raw = reader.string(forKey: ConfigKey(key)) {
             if let value = Int(raw.trimmingCharacters(in: .whitespaces)) { return value }
-            throw ConfigurationError("\(key) must be a whole number (got \(raw))")
+            problems.add("\(key) must be a whole number (got \(raw))")
         }
         return defaultValue
     }
 
-    func double(_ key: String, default defaultValue: Double) throws -> Double {
+    func double(_ key: String, default defaultValue: Double) -> Double {
         if let value = reader.double(forKey: ConfigKey(key)) { return value }
         if let value = reader.int(forKey: ConfigKey(key)) { return Double(value) }
         if let raw = reader.string(forKey: ConfigKey(key)) {
             if let value = Double(raw.trimmingCharacters(in: .whitespaces)) { return value }
-            throw ConfigurationError("\(key) must be a number (got \(raw))")
+            problems.add("\(key) must be a number (got \(raw))")
         }
         return defaultValue
     }
 
-    func bool(_ key: String, default defaultValue: Bool) throws -> Bool {
+    func bool(_ key: String, default defaultValue: Bool) -> Bool {
         if let value = reader.bool(forKey: ConfigKey(key)) { return value }
         if let raw = reader.string(forKey: ConfigKey(key)) {
             switch raw.lowercased() {
             case "true", "yes", "1": return true
             case "false", "no", "0": return false
-            default: throw ConfigurationError("\(key) must be true or false (got \(raw))")
+            default:
+                problems.add("\(key) must be true or false (got \(raw))")
+                return defaultValue
             }
         }
         return defaultValue
     }
 
-    func stringArray(_ key: String, default defaultValue: [String]) throws -> [String] {
+    func stringArray(_ key: String, default defaultValue: [String]) -> [String] {
         if let values = reader.stringArray(forKey: ConfigKey(key)) {
             return values.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
