@@ -1,5 +1,3 @@
-import CDNSimulator
-import Core
 import Foundation
 import Testing
 
