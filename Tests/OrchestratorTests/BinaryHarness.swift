@@ -55,8 +55,13 @@ enum Binary {
 
     /// Starts `orchestrator arguments…` without waiting for it, so several can run at once.
     static func start(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws -> Started {
+        try start(executable: url, arguments, in: directory, environment: environment)
+    }
+
+    /// Starts `executable arguments…` without waiting for it.
+    static func start(executable: URL, _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws -> Started {
         let process = Process()
-        process.executableURL = url
+        process.executableURL = executable
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = directory }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }

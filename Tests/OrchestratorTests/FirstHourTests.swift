@@ -88,18 +88,6 @@ struct FirstHourTests {
 /// Runs a command line through `/bin/sh`, as a user would paste it.
 enum Shell {
     static func run(_ commandLine: String, in directory: URL) throws -> Binary.Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", commandLine]
-        process.currentDirectoryURL = directory
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Binary.Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        try Binary.start(executable: URL(fileURLWithPath: "/bin/sh"), ["-c", commandLine], in: directory).wait()
     }
 }
