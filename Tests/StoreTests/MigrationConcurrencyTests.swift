@@ -9,7 +9,7 @@ import Testing
 struct MigrationConcurrencyTests {
     @Test("eight stores opening one new database file at once all succeed, and the schema is applied once")
     func concurrentOpenersApplyTheSchemaOnce() throws {
-        for round in 0..<10 {
+        for round in 0..<30 {
             let directory = FileManager.default.temporaryDirectory
                 .appendingPathComponent("migration-race-\(round)-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

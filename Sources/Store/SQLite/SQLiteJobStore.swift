@@ -43,13 +43,33 @@ public final class SQLiteJobStore: JobStore {
             try db.execute(sql: "PRAGMA cache_size = -65536")
         }
         do {
-            pool = try DatabasePool(path: path, configuration: configuration)
-            appliedMigrations = try Migrations.apply(to: pool, path: path)
+            (pool, appliedMigrations) = try Self.openAndMigrate(path: path, configuration: configuration, patience: busyTimeout)
             groupCommit = GroupCommit(writer: pool)
         } catch let error as StoreError {
             throw error
         } catch let error as DatabaseError {
             throw StoreError("store.unreadable", "cannot open the database \(path): \(error.message ?? error.description)")
+        }
+    }
+
+    /// Opens the pool and applies the migrations, trying again while another process holds a lock
+    /// that SQLite does not wait for: while a brand-new file is switched to WAL mode, or where waiting
+    /// could deadlock, SQLite answers SQLITE_BUSY at once instead of calling the busy handler.
+    /// Gives up after about `patience` seconds of waiting.
+    private static func openAndMigrate(
+        path: String, configuration: Configuration, patience: TimeInterval
+    ) throws -> (DatabasePool, [String]) {
+        var waited: TimeInterval = 0
+        var pause: TimeInterval = 0.01
+        while true {
+            do {
+                let pool = try DatabasePool(path: path, configuration: configuration)
+                return (pool, try Migrations.apply(to: pool, path: path))
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && waited < patience {
+                usleep(useconds_t(pause * 1_000_000))
+                waited += pause
+                pause = min(pause * 2, 0.2)
+            }
         }
     }
 
