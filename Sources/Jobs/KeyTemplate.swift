@@ -6,10 +6,10 @@ import Foundation
 /// `{yyyy}`, `{mm}`, `{dd}`, `{hh}`, `{yyyymmdd}`, `{yyyymmddhh}`; each also exists in Beijing time
 /// (UTC+08:00, the CDN's own time) with a `bj_` prefix: `{bj_yyyymmdd}` and so on.
 ///
-/// The default, `cdnlog/{domain}/{yyyymmdd}/{filename}`, has the original function's layout, but its day
-/// is the UTC day, as everywhere else in this service. The original function took the day from the log
-/// path, which is the Beijing day: for the hours 16:00-23:59 UTC the two differ by one. To keep objects
-/// exactly where the original function put them, use `cdnlog/{domain}/{bj_yyyymmdd}/{filename}`.
+/// The default, `cdnlog/{domain}/{bj_yyyymmdd}/{filename}`, is the original functions' layout: they took
+/// the day from the log path, which is the Beijing day, so a migration from them finds every package
+/// where they put it. For the hours 16:00-23:59 UTC the Beijing day is the next UTC day; a layout by UTC
+/// day is `cdnlog/{domain}/{yyyymmdd}/{filename}`.
 ///
 /// Rules that keep keys safe and distinct:
 /// - The template must contain `{filename}` (file names are what tells packages of a window apart).
@@ -23,8 +23,8 @@ import Foundation
 ///
 /// Invalid templates throw `TransferError` with code `config.key_template` (permanent).
 public struct KeyTemplate: Sendable, Equatable {
-    /// The template of the original Tencent function's layout.
-    public static let defaultTemplate = "cdnlog/{domain}/{yyyymmdd}/{filename}"
+    /// The original Tencent functions' layout: the Beijing day of the log path.
+    public static let defaultTemplate = "cdnlog/{domain}/{bj_yyyymmdd}/{filename}"
     /// The area whose file names are used unchanged when the template has no `{area}`.
     public static let primaryArea = "mainland"
 

@@ -120,7 +120,8 @@ public final class SchedulerService: Service {
 
     /// Makes the configured domains active, or (when none are configured) asks the source for the
     /// account's domains on the first tick and every discovery interval after. A failed discovery keeps
-    /// the known list.
+    /// the known list, and so does an empty answer while domains are known: an account does not lose
+    /// every domain at once, an API answering with nothing does.
     private func refreshDomains(now: Date) async throws -> Bool {
         guard discovery.isDue(at: now, interval: configuration.discoveryInterval) else { return false }
         if !configuration.domains.isEmpty {
@@ -130,6 +131,11 @@ public final class SchedulerService: Service {
         }
         do {
             let domains = try await source.domains()
+            if domains.isEmpty, try await !store.activeDomains(source: source.sourceName).isEmpty {
+                discovery.markDone(at: now, interval: configuration.discoveryInterval)
+                logger.warning("the source lists no domain; keeping the known domains")
+                return false
+            }
             try await store.setActiveDomains(domains, source: source.sourceName, now: now)
             discovery.markDone(at: now, interval: configuration.discoveryInterval)
             logger.info("domains discovered", metadata: ["discovery.domains": "\(domains.count)"])

@@ -308,10 +308,18 @@ public final class WorkerPool: Service {
         details["error.code"] = "\(transferError.code)"
         switch decision {
         case .retry(let instant):
-            _ = try await store.reschedule(job, runAt: instant, error: record, consumeAttempt: true, now: now)
+            guard try await store.reschedule(job, runAt: instant, error: record, consumeAttempt: true, now: now) else {
+                logger.warning("window lease lost; another worker may run it", metadata: details)
+                return
+            }
             logger.info("window will be retried", metadata: details.merging(["job.retry_at": "\(instant.formatted(.iso8601))"]) { $1 })
         case .fail:
-            _ = try await store.fail(job, error: record, now: now)
+            // Only the lease holder may discard the window's unfinished uploads: a worker whose lease
+            // was taken over would abort the new holder's.
+            guard try await store.fail(job, error: record, now: now) else {
+                logger.warning("window lease lost; another worker may run it", metadata: details)
+                return
+            }
             await transfer.abandon(job.window)
             logger.error("window failed", metadata: details.merging(["error.message": "\(transferError.message)"]) { $1 })
         }

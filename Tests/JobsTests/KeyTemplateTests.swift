@@ -16,6 +16,15 @@ import Testing
         #expect(template == (try KeyTemplate(KeyTemplate.defaultTemplate)))
     }
 
+    /// The original functions filed a package under the day of its log path, which is the Beijing day:
+    /// 16:00 UTC on 4 September is the package `2019090500-…`, filed under `20190905`.
+    @Test func defaultTemplateFilesUnderTheBeijingDayOfTheLogPath() throws {
+        let template = try KeyTemplate(KeyTemplate.defaultTemplate)
+        let late = hour.addingTimeInterval(3600)
+        #expect(template.key(domain: "www.test.com", hour: late, area: "mainland", filename: "2019090500-www.test.com.gz")
+            == "cdnlog/www.test.com/20190905/2019090500-www.test.com.gz")
+    }
+
     @Test func datePartsAreUTCAndBeijingVariantsAreBeijing() throws {
         // 16:00 UTC on 4 September is 00:00 on 5 September in Beijing.
         let late = hour.addingTimeInterval(3600)

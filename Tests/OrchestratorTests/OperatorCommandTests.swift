@@ -93,6 +93,14 @@ struct OperatorCommandTests {
         let environmentOverride = try Binary.run(["run", "--config", sandbox.config.path], environment: ["ORCHESTRATOR_SINK_KIND": "s4"])
         #expect(environmentOverride.stderr.contains("got s4"))
 
+        // A typo in --to must not plan decades of future windows.
+        let database = sandbox.directory.appendingPathComponent("backfill.sqlite")
+        let today = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-3 * 3600))
+        let future = try Binary.run(["backfill", "--db", database.path, "--domain", "a.example", "--from", today, "--to", "2062-01-01"])
+        #expect(future.status != 0)
+        #expect(future.stderr.hasPrefix("Error: --to is in the future; the latest end is the end of the current hour"), "\(future.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: database.path), "nothing was planned")
+
         let noFailed = try Binary.run(["retry", "--db", garbage.path])
         #expect(noFailed.status != 0)
         #expect(noFailed.stderr.contains("--failed"))

@@ -66,6 +66,23 @@ struct SchedulerServiceTests {
         #expect(try await store.activeDomains(source: "tencent-cdn").map(\.domain) == ["b.example", "c.example"])
     }
 
+    @Test("an empty domain listing keeps the known domains instead of deactivating them all")
+    func emptyDiscoveryKeepsTheKnownDomains() async throws {
+        let database = try TemporaryDatabase()
+        let store = try database.open()
+        let clock = ManualWallClock(now: hour(100))
+        let source = ScriptedDomainSource(domains: ["a.example", "b.example"])
+        let service = scheduler(store: store, source: source, clock: clock, domains: [], lookback: 2)
+        #expect(try await service.tick().discovered)
+        source.set(.success([]))
+        clock.advance(by: 3600)
+        #expect(try await service.tick().discovered == false)
+        #expect(try await store.activeDomains(source: "tencent-cdn").map(\.domain) == ["a.example", "b.example"])
+        // Windows keep being planned for them.
+        clock.advance(by: 3600)
+        #expect(try await service.tick().planned == 2)
+    }
+
     @Test("the tick reaps an expired lease: a crashed worker's window is back within two lease periods")
     func reaperRescuesWithinTwoLeasePeriods() async throws {
         let database = try TemporaryDatabase()

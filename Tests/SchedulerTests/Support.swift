@@ -33,13 +33,16 @@ final class ScriptedDomainSource: LogSource {
     private let current: Mutex<Result<[String], TransferError>>
     private let calls = Mutex(0)
 
-    init(domains: [String]) { current = Mutex(.success(domains)) }
+    init(domains: [String], sourceName: String = "tencent-cdn") {
+        current = Mutex(.success(domains))
+        self.sourceName = sourceName
+    }
 
     func set(_ result: Result<[String], TransferError>) { current.withLock { $0 = result } }
 
     var domainCalls: Int { calls.withLock { $0 } }
 
-    var sourceName: String { "tencent-cdn" }
+    let sourceName: String
 
     func packages(domain: String, hour: Date) async throws -> [LogPackage] { [] }
 
@@ -65,8 +68,12 @@ final class ScriptedTransfer: WindowTransfer {
 
     var windowsRun: [Window] { ran.withLock { $0 } }
 
+    /// Runs inside every transfer before its outcome, e.g. to take the window's lease away.
+    let duringTransfer = Mutex<(@Sendable () async throws -> Void)?>(nil)
+
     func transfer(_ window: Window) async throws -> TransferOutcome {
         ran.withLock { $0.append(window) }
+        if let hook = duringTransfer.withLock({ $0 }) { try await hook() }
         let outcome = outcomes.withLock { $0[window.domain] } ?? .success(.stored([]))
         return try outcome.get()
     }

@@ -42,6 +42,22 @@ struct WorkerPoolTests {
         try #require(try await store.jobs(matching: JobFilter(), limit: 2).first)
     }
 
+    @Test("a worker that lost its lease does not discard the unfinished uploads of the window's new holder")
+    func lostLeaseDoesNotAbandon() async throws {
+        let fixture = try await setUp(["a.example": .failure(.permanent("AccessDenied", "no"))])
+        let (store, pool, clock, transfer) = (fixture.store, fixture.pool, fixture.clock, fixture.transfer)
+        transfer.duringTransfer.withLock {
+            $0 = {
+                // The lease runs out and another worker takes the window over.
+                try await store.releaseLeases(ownedBy: LeaseOwner.current, maxAttempts: 3, now: clock.now)
+                _ = try await store.claimDueJobs(owner: "other/1/aaaa", limit: 1, leaseDuration: 120, now: clock.now)
+            }
+        }
+        #expect(await pool.runUntilIdle() == 1)
+        #expect(try await only(store).state == .running, "the new holder still has it")
+        #expect(transfer.windowsAbandoned.isEmpty)
+    }
+
     @Test("a stored window is done with its files")
     func success() async throws {
         let fixture = try await setUp(["a.example": .success(.stored([file]))])
@@ -106,10 +122,11 @@ struct WorkerPoolTests {
         let (store, pool, clock) = (fixture.store, fixture.pool, fixture.clock)
         await pool.runUntilIdle()
         #expect(try await store.status(recentFailureLimit: 0).settling == SettleCounts(final: 0))
-        // Only the settle pass is under test: discovery finds no domain, so the tick plans nothing new.
+        // Only the settle pass is under test: the scheduler plans for another source with no domain, so
+        // its tick plans nothing new (reconcile passes cover every source).
         let scheduler = SchedulerService(
             configuration: SchedulerConfiguration(domains: [], policy: WindowPolicy(settleDelay: 24 * 3600)),
-            store: store, source: ScriptedDomainSource(domains: []), clock: clock, logger: quietLogger)
+            store: store, source: ScriptedDomainSource(domains: [], sourceName: "elsewhere"), clock: clock, logger: quietLogger)
         #expect(try await scheduler.tick().reconciling == 0)
         clock.advance(by: 24 * 3600)
         #expect(try await scheduler.tick().reconciling == 1)
