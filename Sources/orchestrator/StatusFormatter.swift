@@ -29,7 +29,7 @@ enum StatusFormatter {
             lines.append("")
             lines.append("recent failures (retry with `orchestrator retry --failed`):")
             for failure in report.recentFailures {
-                lines.append("  \(iso(failure.window.hour))  \(failure.window.domain)  attempts \(failure.attempts)  \(failure.error.code): \(failure.error.message)")
+                lines.append(printable("  \(iso(failure.window.hour))  \(failure.window.domain)  attempts \(failure.attempts)  \(failure.error.code): \(failure.error.message)"))
             }
         }
         return lines.joined(separator: "\n")
@@ -86,7 +86,24 @@ enum StatusFormatter {
         return "\(hours / 24)d \(hours % 24)h"
     }
 
+    /// `text` safe to print to a terminal: domain names, package names and the remote error text in
+    /// it come from outside, and a control character (an escape sequence, a carriage return) would
+    /// let them rewrite the operator's screen. Each is shown as `\u{XX}` instead.
+    static func printable(_ text: String) -> String {
+        var result = ""
+        for scalar in text.unicodeScalars {
+            if scalar.properties.generalCategory == .control || scalar.properties.generalCategory == .format {
+                result += "\\u{" + String(scalar.value, radix: 16) + "}"
+            } else {
+                result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+
+    /// Pads the cells of `rows` into columns; every cell made printable first.
     private static func align(_ rows: [[String]], rightAligned: ClosedRange<Int>) -> [String] {
+        let rows = rows.map { $0.map(printable) }
         guard let columns = rows.first?.count else { return [] }
         let widths = (0..<columns).map { column in rows.map { $0[column].count }.max() ?? 0 }
         return rows.map { row in

@@ -1,5 +1,7 @@
 import CDNSimulator
+import Core
 import Foundation
+import JobModel
 import Logging
 import Store
 import Testing
@@ -62,6 +64,25 @@ struct OperatorCommandTests {
             return
         }
         try await simulator.stop()
+    }
+
+    @Test("text from outside (remote error messages) cannot put control characters on the operator's terminal")
+    func outsideTextIsPrintable() async throws {
+        let sandbox = try ServiceSandbox(name: "escapes")
+        try FileManager.default.createDirectory(at: sandbox.database.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let store = try SQLiteJobStore(path: sandbox.database.path)
+        let now = Date()
+        try await store.setActiveDomains(["e.example"], source: "tencent-cdn", now: now)
+        try await store.plan([DomainPlan(source: "tencent-cdn", domain: "e.example", firstHour: now.startOfHour.addingTimeInterval(-7200), endHour: now.startOfHour.addingTimeInterval(-3600))], now: now)
+        let job = try #require(try await store.claimDueJobs(owner: "t/1/a", limit: 1, leaseDuration: 60, now: now).first)
+        #expect(try await store.fail(job, error: JobError(code: "InternalError", message: "busy\u{1B}[2J\u{1B}[31m red\rover"), now: now))
+        try store.close()
+        for command in [["jobs"], ["status"]] {
+            let output = try Binary.run(command + ["--db", sandbox.database.path])
+            #expect(output.status == 0, "\(output.stderr)")
+            #expect(!output.stdout.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\r" }, "\(command)")
+            #expect(output.stdout.contains("busy\\u{1b}[2J\\u{1b}[31m red\\u{d}over"), "\(output.stdout)")
+        }
     }
 
     @Test("user errors print one clear line and exit non-zero")
