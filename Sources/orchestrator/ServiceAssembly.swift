@@ -15,7 +15,10 @@ import TencentCloud
 /// ServiceGroup and calls `shutdown()` afterwards.
 struct ServiceAssembly {
     let store: SQLiteJobStore
+    /// Signed calls to the CDN API and the object store (never follows redirects).
     let httpClient: HTTPClient
+    /// Package downloads (follows a few redirects; carries no credentials).
+    let downloadClient: HTTPClient
     let scheduler: SchedulerService
     let workerPool: WorkerPool
     /// Maintenance of the object store (stale multipart uploads), when the sink is one.
@@ -32,11 +35,8 @@ struct ServiceAssembly {
             logger.notice("creating the database's directory", metadata: ["database.directory": "\(databaseDirectory)"])
         }
         let store = try SQLiteJobStore(path: configuration.database, create: true)
-        // A refused or unroutable connection fails within the connect timeout instead of being retried
-        // for the whole request deadline; the job's own retry policy takes over from there.
-        var httpConfiguration = HTTPClient.Configuration()
-        httpConfiguration.timeout = HTTPClient.Configuration.Timeout(connect: .seconds(10), read: .seconds(60))
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+        let httpClient = HTTPClients.signedCalls()
+        let downloadClient = HTTPClients.downloads()
         do {
             let source = TencentCDNClient(
                 configuration: TencentCDNConfiguration(
@@ -46,7 +46,7 @@ struct ServiceAssembly {
                     requestsPerSecond: configuration.cdn.requestsPerSecond),
                 httpClient: httpClient, logger: logger, clock: clock)
             let keyTemplate = try KeyTemplate(configuration.sink.keyTemplate)
-            let downloader = PackageDownloader(httpClient: httpClient, spoolDirectory: configuration.resolvedSpoolDirectory, logger: logger)
+            let downloader = PackageDownloader(httpClient: downloadClient, spoolDirectory: configuration.resolvedSpoolDirectory, logger: logger)
             try FileManager.default.createDirectory(atPath: configuration.resolvedSpoolDirectory, withIntermediateDirectories: true)
             try downloader.removeLeftovers()
             let sink: any ObjectSink
@@ -78,9 +78,10 @@ struct ServiceAssembly {
                 configuration: WorkerPoolConfiguration(concurrency: configuration.workers.concurrency, policy: policy),
                 store: store, transfer: transfer, clock: clock, logger: logger)
             try await LeaseOwner.releaseLeasesOfDeadProcesses(store: store, policy: policy, now: clock.now, logger: logger)
-            return ServiceAssembly(store: store, httpClient: httpClient, scheduler: scheduler, workerPool: workerPool, maintenance: maintenance)
+            return ServiceAssembly(store: store, httpClient: httpClient, downloadClient: downloadClient, scheduler: scheduler, workerPool: workerPool, maintenance: maintenance)
         } catch {
             try? await httpClient.shutdown()
+            try? await downloadClient.shutdown()
             throw error
         }
     }
@@ -101,9 +102,10 @@ struct ServiceAssembly {
             clock: clock, logger: logger)
     }
 
-    /// Closes the HTTP client and the database.
+    /// Closes the HTTP clients and the database.
     func shutdown() async {
         try? await httpClient.shutdown()
+        try? await downloadClient.shutdown()
         try? store.close()
     }
 }

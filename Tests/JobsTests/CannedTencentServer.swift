@@ -43,9 +43,11 @@ final class CannedTencentServer: Sendable {
 
     /// Runs `body` with the base URL of a running server, then stops the server.
     ///
-    /// - Parameter holdUntil: when given, every answer waits until this stream ends (to test timeouts).
+    /// - Parameters:
+    ///   - holdUntil: when given, every answer waits until this stream ends (to test timeouts).
+    ///   - location: a `Location` header for every answer (to answer with a redirect).
     static func serve<Result: Sendable>(
-        _ responder: @escaping Responder, holdUntil: AsyncStream<Void>? = nil,
+        _ responder: @escaping Responder, holdUntil: AsyncStream<Void>? = nil, location: String? = nil,
         _ body: (_ endpoint: String, _ server: CannedTencentServer) async throws -> Result
     ) async throws -> Result {
         let server = CannedTencentServer()
@@ -61,8 +63,10 @@ final class CannedTencentServer: Sendable {
             let index = server.record(recorded)
             if let holdUntil { for await _ in holdUntil {} }
             let (status, json) = responder(recorded, index)
+            var answerHeaders: HTTPFields = [.contentType: "application/json"]
+            if let location { answerHeaders[.location] = location }
             return Response(
-                status: .init(code: status), headers: [.contentType: "application/json"],
+                status: .init(code: status), headers: answerHeaders,
                 body: .init(byteBuffer: ByteBuffer(string: json)))
         }
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
