@@ -43,6 +43,8 @@ public struct TickReport: Sendable, Equatable {
     public var reaped: Int
     /// Whether the domain list was refreshed from the source.
     public var discovered: Bool
+    /// Hours passed over because they are older than the lookback; each is also logged as a warning.
+    public var skipped: [SkippedHours] = []
 }
 
 /// The planning loop: on every tick, refresh the domain list when due, plan every closed hour from the
@@ -95,6 +97,15 @@ public final class SchedulerService: Service {
         let now = clock.now
         let discovered = try await refreshDomains(now: now)
         let domains = try await store.activeDomains(source: source.sourceName)
+        let skipped = configuration.planner.skippedHours(for: domains, at: now)
+        let retentionStart = now.addingTimeInterval(-TimeInterval(WindowPlanner.maximumLookbackHours) * 3600)
+        for skip in skipped {
+            logger.warning("hours older than the lookback are not planned", metadata: [
+                "job.domain": "\(skip.domain)", "skip.from": "\(skip.from.formatted(.iso8601))",
+                "skip.until": "\(skip.until.formatted(.iso8601))", "skip.hours": "\(skip.hourCount)",
+                "skip.still_held_by_source": "\(skip.until > retentionStart)",
+            ])
+        }
         let plans = configuration.planner.plans(for: domains, at: now)
         let planned = try await store.plan(plans, now: now)
         if planned > 0 {
@@ -106,7 +117,7 @@ public final class SchedulerService: Service {
             logger.info("windows settled; checking them against the source once more", metadata: ["reconcile.windows": "\(reconciling)"])
         }
         let reaped = try await reap(now: now)
-        return TickReport(planned: planned, reconciling: reconciling, reaped: reaped, discovered: discovered)
+        return TickReport(planned: planned, reconciling: reconciling, reaped: reaped, discovered: discovered, skipped: skipped)
     }
 
     @discardableResult

@@ -7,13 +7,14 @@ public struct WindowPlanner: Sendable, Equatable {
     /// CDN logs are kept 30 days; planning further back would only produce failures.
     public static let maximumLookbackHours = 720
 
-    /// How far back a domain's first plan, or a catch-up after downtime, reaches.
+    /// How far back a domain's first plan, or a catch-up after downtime, reaches. By default the CDN's
+    /// whole retention, so no hour the source still holds is passed over.
     public var lookbackHours: Int
     /// An hour is planned once it has been closed for this long (logs are published after the hour).
     public var availabilityDelay: TimeInterval
 
     /// Creates a planner; `lookbackHours` is clamped to 1 ... 720.
-    public init(lookbackHours: Int = 72, availabilityDelay: TimeInterval = 3600) {
+    public init(lookbackHours: Int = WindowPlanner.maximumLookbackHours, availabilityDelay: TimeInterval = 3600) {
         self.lookbackHours = min(max(lookbackHours, 1), Self.maximumLookbackHours)
         self.availabilityDelay = availabilityDelay
     }
@@ -22,6 +23,16 @@ public struct WindowPlanner: Sendable, Equatable {
     /// availability delay.
     public func planningHorizon(at now: Date) -> Date {
         now.addingTimeInterval(-availabilityDelay).startOfHour
+    }
+
+    /// The hours each domain's next plan passes over: those between its watermark and the lookback,
+    /// when it is further behind than the lookback (a long downtime, a domain that comes back).
+    public func skippedHours(for domains: [PlannedDomain], at now: Date) -> [SkippedHours] {
+        let earliest = planningHorizon(at: now).addingTimeInterval(-TimeInterval(lookbackHours) * 3600)
+        return domains.compactMap { domain in
+            guard let plannedUntil = domain.plannedUntil, plannedUntil < earliest else { return nil }
+            return SkippedHours(source: domain.source, domain: domain.domain, from: plannedUntil, until: earliest)
+        }
     }
 
     /// The plans that bring every domain up to the planning horizon, never reaching back further than
@@ -35,4 +46,19 @@ public struct WindowPlanner: Sendable, Equatable {
             return DomainPlan(source: domain.source, domain: domain.domain, firstHour: first, endHour: end)
         }
     }
+}
+
+/// Hours of one domain that planning passed over: `from ..< until`, whole UTC hours.
+public struct SkippedHours: Sendable, Equatable {
+    /// The source of the domain's windows.
+    public var source: String
+    /// The domain.
+    public var domain: String
+    /// The first hour passed over.
+    public var from: Date
+    /// One past the last hour passed over.
+    public var until: Date
+
+    /// How many hours were passed over.
+    public var hourCount: Int { Int((until.unixSeconds - from.unixSeconds) / 3600) }
 }

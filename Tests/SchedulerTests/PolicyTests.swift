@@ -27,6 +27,26 @@ struct WindowPlannerTests {
         ])
     }
 
+    @Test("by default a new domain is planned back over the CDN's whole retention of 720 hours")
+    func defaultLookbackIsTheRetention() {
+        let plans = WindowPlanner(availabilityDelay: 0)
+            .plans(for: [PlannedDomain(source: "s", domain: "new", plannedUntil: nil)], at: hour(1000))
+        #expect(plans.first?.hourCount == 720)
+    }
+
+    @Test("hours a catch-up passes over are reported with their range")
+    func skippedHoursAreReported() {
+        let planner = WindowPlanner(lookbackHours: 72, availabilityDelay: 0)
+        let domains = [
+            PlannedDomain(source: "s", domain: "away", plannedUntil: hour(10)),
+            PlannedDomain(source: "s", domain: "recent", plannedUntil: hour(990)),
+        ]
+        #expect(planner.skippedHours(for: domains, at: hour(1000)) == [
+            SkippedHours(source: "s", domain: "away", from: hour(10), until: hour(928)),
+        ])
+        #expect(planner.skippedHours(for: domains, at: hour(1000)).first?.hourCount == 918)
+    }
+
     @Test("the lookback never exceeds 30 days")
     func lookbackClamped() {
         #expect(WindowPlanner(lookbackHours: 10_000).lookbackHours == 720)

@@ -40,7 +40,12 @@ struct SchedulerServiceTests {
         let service = scheduler(store: try database.open(), source: ScriptedDomainSource(domains: []), clock: clock, domains: ["a.example"], lookback: 72)
         _ = try await service.tick()
         clock.advance(by: 40 * 86400)
-        #expect(try await service.tick().planned == 72)
+        let report = try await service.tick()
+        #expect(report.planned == 72)
+        // The hours passed over are reported, not silently dropped.
+        #expect(report.skipped.map(\.domain) == ["a.example"])
+        #expect(report.skipped.first?.hourCount == 40 * 24 - 72)
+        #expect(try await service.tick().skipped.isEmpty, "reported once")
     }
 
     @Test("with no configured domains, discovery lists them and refreshes after the interval")
