@@ -6,9 +6,9 @@ import Synchronization
 ///
 /// The first caller to find no transaction under way starts a drain that writes whatever is queued,
 /// then whatever queued meanwhile, until the queue is empty. One SQLite commit per batch instead of
-/// one per change is what lets a pool of workers finish thousands of windows a second. A failing
-/// transaction fails every change of its batch (they were rolled back together); callers treat that
-/// like any other store error.
+/// one per change is what lets a pool of workers finish thousands of windows a second. When a batch's
+/// transaction fails, it is rolled back and its changes are written again one transaction each, so a
+/// failing change fails alone and the others of its batch are not lost.
 final class GroupCommit: Sendable {
     private struct Change: Sendable {
         let apply: @Sendable (Database) throws -> Bool
@@ -57,8 +57,16 @@ final class GroupCommit: Sendable {
             do {
                 let results = try await writer.write { db in try batch.map { try $0.apply(db) } }
                 for (change, result) in zip(batch, results) { change.continuation.resume(returning: result) }
+            } catch where batch.count > 1 {
+                for change in batch {
+                    do {
+                        change.continuation.resume(returning: try await writer.write { db in try change.apply(db) })
+                    } catch {
+                        change.continuation.resume(throwing: error)
+                    }
+                }
             } catch {
-                for change in batch { change.continuation.resume(throwing: error) }
+                batch[0].continuation.resume(throwing: error)
             }
         }
     }

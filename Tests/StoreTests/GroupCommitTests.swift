@@ -1,0 +1,46 @@
+import Foundation
+import GRDB
+import Testing
+@testable import Store
+
+/// Concurrent state changes share transactions, but one failing change does not take the others of its
+/// batch down with it.
+@Suite("Group commit")
+struct GroupCommitTests {
+    private struct Refused: Error {}
+
+    @Test("a failing change fails alone; the other changes of its batch are written")
+    func aFailingChangeFailsAlone() async throws {
+        let temporary = try TemporaryStore()
+        let commit = temporary.store.groupCommit
+        try await temporary.store.pool.write { db in try db.execute(sql: "CREATE TABLE marks (name TEXT NOT NULL)") }
+        // The first change holds the writer while the next two queue up, so those two share a batch. The
+        // pause only shapes the batches: with any other timing the expectations below hold as well.
+        async let first = commit.perform { db in
+            usleep(200_000)
+            try db.execute(sql: "INSERT INTO marks (name) VALUES ('first')")
+            return true
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        async let failing: Bool = commit.perform { db in
+            try db.execute(sql: "INSERT INTO marks (name) VALUES ('failing')")
+            throw Refused()
+        }
+        async let good = commit.perform { db in
+            try db.execute(sql: "INSERT INTO marks (name) VALUES ('good')")
+            return true
+        }
+        #expect(try await first)
+        let failed: Bool
+        do {
+            _ = try await failing
+            failed = false
+        } catch is Refused {
+            failed = true
+        }
+        #expect(failed)
+        #expect(try await good)
+        let names = try await temporary.store.pool.read { db in try String.fetchAll(db, sql: "SELECT name FROM marks ORDER BY name") }
+        #expect(names == ["first", "good"])
+    }
+}
