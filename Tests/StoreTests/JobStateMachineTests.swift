@@ -213,6 +213,23 @@ struct JobStateMachineTests {
         #expect(try await store.beginReconcilePasses(hoursBefore: hour(2), now: hour(31)) == 0)
     }
 
+    @Test("a reconcile pass queues behind the work already waiting instead of jumping ahead of it")
+    func reconcilePassesQueueFairly() async throws {
+        let temporary = try TemporaryStore()
+        let store = temporary.store
+        try await store.setActiveDomains(["old.example", "now.example"], source: source, now: hour(2))
+        try await store.plan([DomainPlan(source: source, domain: "old.example", firstHour: hour(0), endHour: hour(1))], now: hour(2))
+        let copied = try #require(try await store.claimDueJobs(owner: "w", limit: 1, leaseDuration: 120, now: hour(2)).first)
+        #expect(try await store.complete(copied, files: [], final: false, now: hour(2)))
+        // Current hours of another domain wait while the old window settles.
+        try await store.plan([DomainPlan(source: source, domain: "now.example", firstHour: hour(20), endHour: hour(24))], now: hour(26))
+        #expect(try await store.beginReconcilePasses(hoursBefore: hour(1), now: hour(26)) == 1)
+        let next = try await store.claimDueJobs(owner: "w", limit: 1, leaseDuration: 120, now: hour(26))
+        #expect(next.map(\.window.domain) == ["now.example"], "the oldest current hour goes first")
+        let rest = try await store.claimDueJobs(owner: "w", limit: 10, leaseDuration: 120, now: hour(26))
+        #expect(rest.contains { $0.window.domain == "old.example" && $0.pass == .reconcile })
+    }
+
     @Test("the database file is private to its owner")
     func databaseFileIsPrivate() throws {
         let temporary = try TemporaryStore()

@@ -34,13 +34,31 @@ extension SQLiteJobStore {
     @discardableResult
     public func beginReconcilePasses(hoursBefore cutoff: Date, now: Date) async throws -> Int {
         try await pool.write { db in
-            try db.execute(
-                sql: """
-                    UPDATE jobs SET state = 'pending', pass = 'reconcile', attempts = 0, run_at = ?, updated_at = ?
-                    WHERE state = 'done' AND final = 0 AND hour < ?
-                    """,
-                arguments: [now.databaseSeconds, now.databaseSeconds, cutoff.databaseSeconds])
-            return db.changesCount
+            // New fair tags, as if the windows were planned now: their old tags are far behind the
+            // queue's virtual time and would put the reconcile passes ahead of every current hour.
+            let virtualTime = try Self.virtualTime(in: db)
+            let settled = try Row.fetchAll(db, sql: """
+                SELECT jobs.id, jobs.source, jobs.domain, domains.fair_tag AS domain_tag
+                FROM jobs JOIN domains ON domains.source = jobs.source AND domains.domain = jobs.domain
+                WHERE jobs.state = 'done' AND jobs.final = 0 AND jobs.hour < ?
+                ORDER BY jobs.source, jobs.domain, jobs.hour
+                """, arguments: [cutoff.databaseSeconds])
+            var nextTag: [String: Int64] = [:]
+            let reopen = try db.cachedStatement(sql: """
+                UPDATE jobs SET state = 'pending', pass = 'reconcile', attempts = 0, run_at = ?, updated_at = ?, fair_tag = ?
+                WHERE id = ?
+                """)
+            let advanceDomain = try db.cachedStatement(sql: "UPDATE domains SET fair_tag = ? WHERE source = ? AND domain = ?")
+            for row in settled {
+                let source: String = row["source"]
+                let domain: String = row["domain"]
+                let key = source + "\u{0}" + domain
+                let tag = (nextTag[key] ?? max(row["domain_tag"] as Int64, virtualTime)) + 1
+                nextTag[key] = tag
+                try reopen.execute(arguments: [now.databaseSeconds, now.databaseSeconds, tag, row["id"] as Int64])
+                try advanceDomain.execute(arguments: [tag, source, domain])
+            }
+            return settled.count
         }
     }
 

@@ -62,11 +62,7 @@ extension SQLiteJobStore {
         let domainTag = try Int64.fetchOne(
             db, sql: "SELECT fair_tag FROM domains WHERE source = ? AND domain = ?",
             arguments: [plan.source, plan.domain]) ?? 0
-        // Virtual time: the lowest tag still waiting, or when nothing waits, the highest tag handed out.
-        let virtualTime = try Int64.fetchOne(
-            db, sql: "SELECT fair_tag FROM jobs WHERE state = 'pending' ORDER BY fair_tag LIMIT 1")
-            ?? Int64.fetchOne(db, sql: "SELECT max(fair_tag) FROM domains") ?? 0
-        let base = max(domainTag, virtualTime)
+        let base = max(domainTag, try virtualTime(in: db))
         try db.execute(
             sql: """
                 WITH RECURSIVE hours(hour, position) AS (
@@ -107,5 +103,12 @@ extension SQLiteJobStore {
                 plan.endHour.databaseSeconds, plan.endHour.databaseSeconds, seconds, plan.source, plan.domain,
             ])
         return inserted
+    }
+
+    /// The fair queue's virtual time: the lowest tag still waiting, or when nothing waits, the highest
+    /// tag handed out. A domain's new windows get tags from `max(its newest tag, virtual time)` on.
+    static func virtualTime(in db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT fair_tag FROM jobs WHERE state = 'pending' ORDER BY fair_tag LIMIT 1")
+            ?? Int64.fetchOne(db, sql: "SELECT max(fair_tag) FROM domains") ?? 0
     }
 }
