@@ -27,9 +27,14 @@ struct ObjectStoreAddress: Sendable, Equatable {
         while basePath.hasSuffix("/") { basePath.removeLast() }
         // The default COS endpoint already names the bucket in its host, whatever `pathStyle` says.
         let pathStyle = configuration.pathStyle && !(configuration.dialect == .cos && configuration.endpoint.isEmpty)
+        // For COS, a given endpoint is the bucket's own URL (a custom or private domain, a test server),
+        // used as it is; only the regional service endpoint `cos.<region>.myqcloud.com` lacks the bucket.
+        let lowered = hostName.lowercased()
+        let isCOSServiceEndpoint = lowered.hasPrefix("cos.") && lowered.hasSuffix(".myqcloud.com")
+        let isCOSBucketURL = configuration.dialect == .cos && !configuration.endpoint.isEmpty && !isCOSServiceEndpoint
         if pathStyle {
             basePath += "/" + configuration.bucket
-        } else if !hostName.lowercased().hasPrefix(configuration.bucket.lowercased() + ".") {
+        } else if !isCOSBucketURL, !lowered.hasPrefix(configuration.bucket.lowercased() + ".") {
             hostName = configuration.bucket + "." + hostName
         }
         let defaultPort = scheme == "https" ? 443 : 80

@@ -60,7 +60,9 @@ public struct ObjectStoreCredentials: Sendable, Equatable, CustomStringConvertib
 ///   `https://s3.<region>.amazonaws.com` (`us-east-1` when `region` is empty).
 /// - `endpoint` given (`http(s)://host[:port][/base-path]`): with `pathStyle` the object URL is
 ///   `<endpoint>/<bucket>/<key>`; without it the bucket becomes the first label of the host,
-///   `<scheme>://<bucket>.<host>/<key>`, unless the host already starts with `<bucket>.`.
+///   `<scheme>://<bucket>.<host>/<key>`, unless the host already starts with `<bucket>.`. For COS a
+///   given endpoint is the bucket's own URL (a custom or private domain) and is used as it is, except
+///   the regional service endpoint `cos.<region>.myqcloud.com`, which gets the bucket in front.
 ///
 /// An endpoint that is not an `http://` or `https://` URL with a host makes every call fail with the
 /// permanent `store.endpoint_invalid`.

@@ -47,7 +47,7 @@ final class CannedObjectStoreServer: Sendable {
     ) async throws -> Result {
         let server = CannedObjectStoreServer()
         let router = Router()
-        for method in [HTTPRequest.Method.get, .put, .post, .delete] {
+        for method in [HTTPRequest.Method.get, .head, .put, .post, .delete] {
             router.on("**", method: method) { request, _ -> Response in
                 let buffer = try await request.body.collect(upTo: 16 << 20)
                 var headers: [String: String] = [:]

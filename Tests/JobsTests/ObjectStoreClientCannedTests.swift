@@ -69,6 +69,46 @@ import Testing
         }
     }
 
+    /// A COS endpoint that is given is the bucket's own URL (a custom or private domain), used as it is;
+    /// only the regional service endpoint gets the bucket put in front of its host.
+    @Test func aGivenCOSEndpointIsTheBucketsOwnURL() throws {
+        func host(_ endpoint: String) -> String? {
+            ObjectStoreAddress(ObjectStoreConfiguration(
+                dialect: .cos, endpoint: endpoint, bucket: "logs-1250000000", region: "ap-beijing", credentials: Self.credentials))?.host
+        }
+        #expect(host("https://logs.example.com") == "logs.example.com")
+        #expect(host("http://127.0.0.1:9000") == "127.0.0.1:9000")
+        #expect(host("https://cos.ap-beijing.myqcloud.com") == "logs-1250000000.cos.ap-beijing.myqcloud.com")
+        #expect(host("https://logs-1250000000.cos.ap-beijing.myqcloud.com") == "logs-1250000000.cos.ap-beijing.myqcloud.com")
+        #expect(host("") == "logs-1250000000.cos.ap-beijing.myqcloud.com")
+    }
+
+    @Test func aCOSRequestToACustomDomainArrivesThereNativelySigned() async throws {
+        let answer: CannedObjectStoreServer.Responder = { _, _ in (200, ["Content-Length": "7", "ETag": "\"e\""], "") }
+        try await CannedObjectStoreServer.serve(answer) { endpoint, server in
+            let client = ObjectStoreClient(
+                configuration: ObjectStoreConfiguration(
+                    dialect: .cos, endpoint: endpoint, bucket: "logs-1250000000", region: "ap-beijing", credentials: Self.credentials),
+                httpClient: .shared, logger: TencentLogCapture().logger)
+            _ = try await client.head(key: "cdnlog/a.gz")
+            let request = try #require(server.requests.first)
+            #expect(request.path == "/cdnlog/a.gz", "the bucket is the endpoint itself, not a path or host prefix")
+            #expect(request.headers["host"] == String(endpoint.dropFirst("http://".count)))
+            let authorization = try #require(request.headers["authorization"])
+            let fields = Dictionary(uniqueKeysWithValues: authorization.split(separator: "&").map { field in
+                let pair = field.split(separator: "=", maxSplits: 1)
+                return (String(pair[0]), pair.count > 1 ? String(pair[1]) : "")
+            })
+            let signedHeaders = try #require(fields["q-header-list"]).split(separator: ";").map(String.init)
+            let expected = COSSigner(credentials: Self.credentials).sign(
+                COSSigner.Request(
+                    method: "HEAD", path: "/cdnlog/a.gz", parameters: [],
+                    headers: signedHeaders.map { ($0, request.headers[$0] ?? "") }),
+                keyTime: try #require(fields["q-key-time"]))
+            #expect(fields["q-signature"] == expected.signature, "the server's recomputation of the native signature agrees")
+        }
+    }
+
     @Test func anErrorInsideACompleteAnswerOf200IsThrown() async throws {
         let answer: CannedObjectStoreServer.Responder = { _, _ in
             (200, ["x-amz-request-id": "req-header"],
