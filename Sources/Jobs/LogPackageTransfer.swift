@@ -33,15 +33,35 @@ public struct LogPackageTransfer: WindowTransfer {
         let packages = try await source.packages(domain: window.domain, hour: window.hour)
         guard !packages.isEmpty else { return .nothingPublished }
         var records: [FileRecord] = []
-        for package in packages {
+        for (package, key) in try keyed(packages, of: window) {
             try Task.checkCancellation()
-            records.append(try await copy(package, of: window))
+            records.append(try await copy(package, to: key, of: window))
         }
         return .stored(records)
     }
 
-    private func copy(_ package: LogPackage, of window: Window) async throws -> FileRecord {
-        let key = keyTemplate.key(domain: window.domain, hour: window.hour, area: package.area, filename: package.name)
+    /// Each package with its object key. A package listed twice (same area and name) is copied once;
+    /// two different packages whose keys are the same fail the window, naming both, since one would
+    /// overwrite the other.
+    private func keyed(_ packages: [LogPackage], of window: Window) throws(TransferError) -> [(LogPackage, String)] {
+        var byKey: [String: LogPackage] = [:]
+        var result: [(LogPackage, String)] = []
+        for package in packages {
+            let key = keyTemplate.key(domain: window.domain, hour: window.hour, area: package.area, filename: package.name)
+            if let earlier = byKey[key] {
+                if earlier.area == package.area && earlier.name == package.name { continue }
+                throw .permanent(
+                    "transfer.key_collision",
+                    "packages \(earlier.area)/\(earlier.name) and \(package.area)/\(package.name) of \(window) both map to the key \(key); "
+                        + "sink.key_template cannot tell them apart (names differing only in characters that keys replace)")
+            }
+            byKey[key] = package
+            result.append((package, key))
+        }
+        return result
+    }
+
+    private func copy(_ package: LogPackage, to key: String, of window: Window) async throws -> FileRecord {
         let metadata: Logger.Metadata = ["job.domain": "\(window.domain)", "package.name": "\(package.name)", "object.key": "\(key)"]
         let existing = try await sink.existingObject(at: key)
         if let existing, let announced = package.announcedSize, existing.size == announced, let crc64 = existing.crc64, let md5 = existing.md5 {
