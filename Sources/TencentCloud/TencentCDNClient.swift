@@ -84,7 +84,7 @@ public final class TencentCDNClient: LogSource {
             offset += pageEntries.count
             if pageEntries.isEmpty || offset >= page.totalCount { break }
         }
-        return makePackages(from: entries, hour: hourStart, domain: domain)
+        return try makePackages(from: entries, hour: hourStart, domain: domain)
     }
 
     /// Every domain of the account except those in status `rejected`.
@@ -109,8 +109,11 @@ public final class TencentCDNClient: LogSource {
         return names
     }
 
-    /// Maps listed entries to packages of `hour`, dropping other hours, unusable entries and repeats.
-    func makePackages(from entries: [DescribeCdnDomainLogsResponse.Entry], hour: Date, domain: String) -> [LogPackage] {
+    /// Maps listed entries to packages of `hour`, dropping other hours and repeats.
+    ///
+    /// - Throws: the retryable `cdn.malformed_entry` for an entry without a readable `StartTime`, or of
+    ///   this hour without a download link or name: it may be a package, so the window is not done.
+    func makePackages(from entries: [DescribeCdnDomainLogsResponse.Entry], hour: Date, domain: String) throws(TencentCloudError) -> [LogPackage] {
         var logger = logger
         logger[metadataKey: "cdn.action"] = "DescribeCdnDomainLogs"
         logger[metadataKey: "cdn.domain"] = "\(domain)"
@@ -119,23 +122,20 @@ public final class TencentCDNClient: LogSource {
         var seen: Set<String> = []
         for entry in entries {
             guard let entryHour = BeijingTime.date(from: entry.startTime) else {
-                logger.warning(
-                    "Skipping a CDN log entry with an unreadable StartTime",
-                    metadata: ["cdn.start_time": "\(entry.startTime)"])
-                continue
+                throw .retryable(
+                    "cdn.malformed_entry",
+                    "DescribeCdnDomainLogs listed an entry for \(domain) with an unreadable StartTime \"\(entry.startTime)\"; the hour is looked at again later")
             }
             guard entryHour == hour else {
-                logger.debug(
-                    "Skipping a CDN log entry of another hour", metadata: ["cdn.start_time": "\(entry.startTime)"])
+                logger.debug("skipping a CDN log entry of another hour", metadata: ["cdn.start_time": "\(entry.startTime)"])
                 continue
             }
             guard let url = entry.logPath, !url.isEmpty,
                   let name = Self.fileName(fromLogPath: url) ?? entry.logName.flatMap({ $0.isEmpty ? nil : $0 })
             else {
-                logger.warning(
-                    "Skipping a CDN log entry without a download link or name",
-                    metadata: ["cdn.start_time": "\(entry.startTime)"])
-                continue
+                throw .retryable(
+                    "cdn.malformed_entry",
+                    "DescribeCdnDomainLogs listed an entry for \(domain) at \(entry.startTime) without a download link or name; the hour is looked at again later")
             }
             let area = entry.area.flatMap { $0.isEmpty ? nil : $0 } ?? fallbackArea
             guard seen.insert("\(area)/\(name)").inserted else { continue }

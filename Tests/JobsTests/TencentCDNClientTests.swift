@@ -57,6 +57,23 @@ import Testing
         }
     }
 
+    /// An entry that cannot be read might be a package: it is an error of the window (retried, then
+    /// visible in `status`), never a package silently dropped.
+    @Test(arguments: [
+        tencentLogEntry("04/09/2019 23:00", "http://log.example/20190904/23/201909042300-www.test.com.gz", area: "mainland"),
+        tencentLogEntry("2019-09-04 23:00:00", "", area: "mainland", name: ""),
+    ])
+    func anUnreadableEntryIsAnErrorOfTheWindow(entry: String) async throws {
+        let fine = tencentLogEntry("2019-09-04 23:00:00", "http://log.example/20190904/23/201909042300-www.test.com-1.gz", area: "mainland")
+        try await CannedTencentServer.serve({ _, _ in (200, tencentLogsPage(total: 2, [fine, entry])) }) { endpoint, _ in
+            let error = await #expect(throws: TencentCloudError.self) {
+                _ = try await Self.client(endpoint).packages(domain: "www.test.com", hour: Self.hour)
+            }
+            #expect(error?.code == "cdn.malformed_entry")
+            #expect(error?.isRetryable == true)
+        }
+    }
+
     @Test func pagesUntilTotalCountAndMapsEntriesToPackagesOfTheHour() async throws {
         let path = "http://log.example/20190904/23"
         let entries = [
