@@ -230,6 +230,21 @@ struct JobStateMachineTests {
         #expect(rest.contains { $0.window.domain == "old.example" && $0.pass == .reconcile })
     }
 
+    @Test("a pass that stores no file leaves no file rows of an earlier pass behind")
+    func emptyPassClearsTheFiles() async throws {
+        let temporary = try TemporaryStore()
+        let store = temporary.store
+        try await planned(temporary)
+        let file = FileRecord(area: "mainland", name: "x.gz", size: 10, crc64: 1, md5: "m", sha256: "s", objectKey: "k", skipped: false)
+        let copy = try #require(try await store.claimDueJobs(owner: "w", limit: 1, leaseDuration: 120, now: hour(10)).first)
+        #expect(try await store.complete(copy, files: [file], final: false, now: hour(10)))
+        #expect(try await store.beginReconcilePasses(hoursBefore: hour(1), now: hour(30)) == 1)
+        let reconcile = try #require(try await store.claimDueJobs(owner: "w", limit: 1, leaseDuration: 120, now: hour(30)).first)
+        #expect(try await store.complete(reconcile, files: [], final: true, now: hour(30)))
+        #expect(try await store.files(ofJob: copy.id).isEmpty)
+        #expect(try await state(of: copy.id, in: temporary).fileCount == 0)
+    }
+
     @Test("the database file is private to its owner")
     func databaseFileIsPrivate() throws {
         let temporary = try TemporaryStore()

@@ -85,8 +85,9 @@ extension SQLiteJobStore {
                 files.count, files.reduce(0) { $0 + $1.size }, seconds, seconds, final, replaced, job.id, job.leaseToken,
             ])
             guard db.changesCount == 1 else { return false }
-            guard !files.isEmpty else { return true }
+            // The rows describe this pass's outcome: an earlier pass's rows never outlive it.
             try db.cachedStatement(sql: "DELETE FROM job_files WHERE job_id = ?").execute(arguments: [job.id])
+            guard !files.isEmpty else { return true }
             let insert = try db.cachedStatement(sql: """
                 INSERT INTO job_files (job_id, area, name, size, crc64, md5, sha256, object_key, skipped, stored_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
