@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// The only source of time in the libraries: every component that needs the current instant or has to
 /// wait takes a `WallClock` in its `init`. The service uses `SystemWallClock`; tests inject a manual
@@ -29,9 +28,7 @@ extension Duration {
         let (seconds, attoseconds) = components
         return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
     }
-}
 
-extension Duration {
     /// The duration in whole nanoseconds, at least zero and saturating instead of overflowing (for
     /// NIO's `TimeAmount.nanoseconds`).
     package var saturatingNanoseconds: Int64 {

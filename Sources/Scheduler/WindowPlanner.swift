@@ -25,10 +25,15 @@ public struct WindowPlanner: Sendable, Equatable {
         now.addingTimeInterval(-availabilityDelay).startOfHour
     }
 
+    /// The oldest hour a plan reaches back to at `now`: the lookback before the planning horizon.
+    private func earliestHour(at now: Date) -> Date {
+        planningHorizon(at: now).addingTimeInterval(-TimeInterval(lookbackHours) * 3600)
+    }
+
     /// The hours each domain's next plan passes over: those between its watermark and the lookback,
     /// when it is further behind than the lookback (a long downtime, a domain that comes back).
     public func skippedHours(for domains: [PlannedDomain], at now: Date) -> [SkippedHours] {
-        let earliest = planningHorizon(at: now).addingTimeInterval(-TimeInterval(lookbackHours) * 3600)
+        let earliest = earliestHour(at: now)
         return domains.compactMap { domain in
             guard let plannedUntil = domain.plannedUntil, plannedUntil < earliest else { return nil }
             return SkippedHours(source: domain.source, domain: domain.domain, from: plannedUntil, until: earliest)
@@ -39,7 +44,7 @@ public struct WindowPlanner: Sendable, Equatable {
     /// the lookback. Domains already up to date get no plan.
     public func plans(for domains: [PlannedDomain], at now: Date) -> [DomainPlan] {
         let end = planningHorizon(at: now)
-        let earliest = end.addingTimeInterval(-TimeInterval(lookbackHours) * 3600)
+        let earliest = earliestHour(at: now)
         return domains.compactMap { domain in
             let first = max(domain.plannedUntil ?? earliest, earliest)
             guard first < end else { return nil }

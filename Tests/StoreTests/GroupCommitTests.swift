@@ -14,14 +14,15 @@ struct GroupCommitTests {
         let temporary = try TemporaryStore()
         let commit = temporary.store.groupCommit
         try await temporary.store.pool.write { db in try db.execute(sql: "CREATE TABLE marks (name TEXT NOT NULL)") }
-        // The first change holds the writer while the next two queue up, so those two share a batch. The
-        // pause only shapes the batches: with any other timing the expectations below hold as well.
+        // The first change holds the writer until the next two wait together, so those two share a batch.
+        let (started, startedContinuation) = AsyncStream.makeStream(of: Void.self)
         async let first = commit.perform { db in
-            usleep(200_000)
+            startedContinuation.yield()
+            while commit.waitingCount < 2 { sched_yield() }
             try db.execute(sql: "INSERT INTO marks (name) VALUES ('first')")
             return true
         }
-        try await Task.sleep(for: .milliseconds(50))
+        for await _ in started { break }
         async let failing: Bool = commit.perform { db in
             try db.execute(sql: "INSERT INTO marks (name) VALUES ('failing')")
             throw Refused()

@@ -28,6 +28,9 @@ final class GroupCommit: Sendable {
         self.writer = writer
     }
 
+    /// How many changes wait for the next batch (for tests that shape batches).
+    var waitingCount: Int { queue.withLock { $0.changes.count } }
+
     /// Applies `change` inside a shared write transaction and returns its result.
     func perform(_ change: @escaping @Sendable (Database) throws -> Bool) async throws -> Bool {
         try await withCheckedThrowingContinuation { continuation in

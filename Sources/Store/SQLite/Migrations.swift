@@ -29,7 +29,6 @@ enum Migrations {
     static func apply(to writer: some DatabaseWriter, path: String) throws -> [String] {
         let recorded = try writer.read { db in try appliedIdentifiers(db) }
         try checkNotSuperseded(recorded, path: path)
-        guard names.contains(where: { !recorded.contains($0) }) else { return [] }
         var applied: [String] = []
         for migration in all where !recorded.contains(migration.name) {
             let ran = try writer.writeWithoutTransaction { db in
@@ -60,7 +59,7 @@ enum Migrations {
     }
 
     /// The identifiers recorded as applied; empty for a new database.
-    private static func appliedIdentifiers(_ db: Database) throws -> Set<String> {
+    static func appliedIdentifiers(_ db: Database) throws -> Set<String> {
         guard try db.tableExists("grdb_migrations") else { return [] }
         return try Set(String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"))
     }

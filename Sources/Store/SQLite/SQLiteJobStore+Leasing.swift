@@ -43,20 +43,23 @@ extension SQLiteJobStore {
                 WHERE jobs.state = 'done' AND jobs.final = 0 AND jobs.hour < ?
                 ORDER BY jobs.source, jobs.domain, jobs.hour
                 """, arguments: [cutoff.databaseSeconds])
-            var nextTag: [String: Int64] = [:]
+            var lastTag: [String: (source: String, domain: String, tag: Int64)] = [:]
             let reopen = try db.cachedStatement(sql: """
                 UPDATE jobs SET state = 'pending', pass = 'reconcile', attempts = 0, run_at = ?, updated_at = ?, fair_tag = ?
                 WHERE id = ?
                 """)
-            let advanceDomain = try db.cachedStatement(sql: "UPDATE domains SET fair_tag = ? WHERE source = ? AND domain = ?")
             for row in settled {
                 let source: String = row["source"]
                 let domain: String = row["domain"]
                 let key = source + "\u{0}" + domain
-                let tag = (nextTag[key] ?? max(row["domain_tag"] as Int64, virtualTime)) + 1
-                nextTag[key] = tag
+                let tag = (lastTag[key]?.tag ?? max(row["domain_tag"] as Int64, virtualTime)) + 1
+                lastTag[key] = (source, domain, tag)
                 try reopen.execute(arguments: [now.databaseSeconds, now.databaseSeconds, tag, row["id"] as Int64])
-                try advanceDomain.execute(arguments: [tag, source, domain])
+            }
+            // Each domain's newest tag, so its next plan continues after its reconcile passes.
+            let advanceDomain = try db.cachedStatement(sql: "UPDATE domains SET fair_tag = ? WHERE source = ? AND domain = ?")
+            for last in lastTag.values {
+                try advanceDomain.execute(arguments: [last.tag, last.source, last.domain])
             }
             return settled.count
         }

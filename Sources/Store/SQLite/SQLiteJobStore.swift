@@ -90,7 +90,7 @@ public final class SQLiteJobStore: JobStore {
 
     /// The migrations recorded as applied in the database, in order.
     func recordedMigrations() throws -> [String] {
-        try pool.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") }
+        try pool.read { db in try Migrations.appliedIdentifiers(db).sorted() }
     }
 
     /// Closes the database; later calls fail.
