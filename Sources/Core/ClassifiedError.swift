@@ -1,7 +1,11 @@
 /// How a retry policy must treat an error.
 public enum ErrorDisposition: String, Sendable, Equatable {
-    /// Try again later with backoff.
+    /// Try again later with backoff: something went wrong with this request in particular.
     case retryable
+    /// The service itself did not answer, answered 5xx, throttled, or a local disk or device failed: try
+    /// again later. Several in a row, with no success between them, are an outage of that dependency,
+    /// which is no fault of the window that met it.
+    case unavailable
     /// Retrying cannot help (bad credentials, unknown domain, invalid configuration): fail now.
     case permanent
 }
@@ -35,6 +39,11 @@ extension ClassifiedError {
         Self(code: code, message: message, disposition: .retryable, httpStatus: httpStatus, requestID: requestID)
     }
 
+    /// An error saying the dependency is unavailable (unreachable, overloaded, 5xx, out of disk).
+    public static func unavailable(_ code: String, _ message: String, httpStatus: Int? = nil, requestID: String? = nil) -> Self {
+        Self(code: code, message: message, disposition: .unavailable, httpStatus: httpStatus, requestID: requestID)
+    }
+
     /// A permanent error.
     public static func permanent(_ code: String, _ message: String, httpStatus: Int? = nil, requestID: String? = nil) -> Self {
         Self(code: code, message: message, disposition: .permanent, httpStatus: httpStatus, requestID: requestID)
@@ -47,7 +56,10 @@ extension ClassifiedError {
     }
 
     /// Whether retrying may help.
-    public var isRetryable: Bool { disposition == .retryable }
+    public var isRetryable: Bool { disposition != .permanent }
+
+    /// Whether the error says the dependency is unavailable rather than something about this request.
+    public var isUnavailability: Bool { disposition == .unavailable }
 
     /// `message (HTTP status) [request id]`: what the job table keeps beside the code.
     public var detail: String {

@@ -59,7 +59,7 @@ public struct LocalDirectorySink: ObjectSink {
             }
             return StoredObject(size: size, crc64: crc.value, md5: md5.finalize().hexString)
         } catch {
-            throw TransferError.retryable("sink.io", "cannot read the object \(key): \(error)")
+            throw TransferError.unavailable("sink.io", "cannot read the object \(key): \(error)")
         }
     }
 
@@ -99,7 +99,7 @@ public struct LocalDirectorySink: ObjectSink {
             FileIO.removeIfPresent(temporary)
             if let source { try? FileIO.closeDescriptor(source, path: file.path) }
             if let error = error as? TransferError { throw error }
-            throw TransferError.retryable("sink.io", "cannot store the object \(key): \(error)")
+            throw TransferError.unavailable("sink.io", "cannot store the object \(key): \(error)")
         }
         if let source { try? FileIO.closeDescriptor(source, path: file.path) }
     }

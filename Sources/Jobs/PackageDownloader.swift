@@ -67,7 +67,7 @@ public struct PackageDownloader: Sendable {
             path = spoolDirectory + "/" + FileIO.randomName() + ".part"
             descriptor = try FileIO.createExclusive(path, mode: 0o600)
         } catch {
-            throw TransferError.retryable("download.spool", "cannot create a spool file: \(error)")
+            throw TransferError.unavailable("download.spool", "cannot create a spool file: \(error)")
         }
         logger.debug("downloading package", metadata: ["spool.path": "\(path)"])
         var open = true
@@ -124,8 +124,9 @@ public struct PackageDownloader: Sendable {
         guard response.status == .ok else {
             let status = Int(response.status.code)
             let hint = status == 403 || status == 404 ? " (the link has probably expired; list again)" : ""
-            throw TransferError.retryable(
-                "download.http_status", "package \(package.name) answered HTTP \(status)\(hint)", httpStatus: status)
+            throw TransferError(
+                code: "download.http_status", message: "package \(package.name) answered HTTP \(status)\(hint)",
+                disposition: status >= 500 || status == 429 ? .unavailable : .retryable, httpStatus: status)
         }
         let contentLength = response.headers.first(name: "content-length").flatMap { Int64($0) }
         if let contentLength, let announced = package.announcedSize, contentLength != announced {
@@ -173,7 +174,7 @@ public struct PackageDownloader: Sendable {
                 "download.truncated",
                 "package \(package.name) ended after \(received) of \(expected) bytes: \(describeTransportFailure(error))")
         }
-        return TransferError.retryable("download.network", "downloading package \(package.name) failed: \(describeTransportFailure(error))")
+        return TransferError.unavailable("download.network", "downloading package \(package.name) failed: \(describeTransportFailure(error))")
     }
 
     /// Maps any failure to `TransferError` or `CancellationError`.
@@ -181,10 +182,10 @@ public struct PackageDownloader: Sendable {
         switch error {
         case let error as TransferError: return error
         case is CancellationError: return error
-        case let error as FileIOError: return TransferError.retryable("download.spool", "writing the spool file failed: \(error)")
+        case let error as FileIOError: return TransferError.unavailable("download.spool", "writing the spool file failed: \(error)")
         default:
             if Task.isCancelled { return CancellationError() }
-            return TransferError.retryable("download.network", "the download failed: \(error)")
+            return TransferError.unavailable("download.network", "the download failed: \(error)")
         }
     }
 

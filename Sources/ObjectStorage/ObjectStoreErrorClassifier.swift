@@ -8,9 +8,12 @@ import NIOCore
 /// `store.http_status`, `store.network`, `store.timeout`, `store.malformed_response`, `store.file`,
 /// `store.endpoint_invalid`, `store.response_too_large`.
 ///
-/// Retryable: network failures and timeouts, 5xx, 408, 429, `SlowDown`, `ServiceUnavailable`,
-/// `RequestTimeout`, `InternalError`, `BadDigest` and `InvalidDigest` (the body was altered in flight, so
-/// `Content-MD5` did not match), and `RequestTimeTooSkewed`: the host clock is more than 15 minutes off.
+/// Unavailable (retried; several in a row are an outage of the store, see `ErrorDisposition`): network
+/// failures and timeouts, 5xx, 408, 429, `SlowDown`, `ServiceUnavailable`, `RequestTimeout`,
+/// `InternalError`.
+///
+/// Retryable: `BadDigest` and `InvalidDigest` (the body was altered in flight, so `Content-MD5` did not
+/// match), and `RequestTimeTooSkewed`: the host clock is more than 15 minutes off.
 /// That one is retryable on purpose: it is no fault of the window, a clock fixed by NTP makes the next
 /// attempt pass, and an operator who never fixes it still sees the window fail once attempts run out,
 /// with a message that names the clock.
@@ -38,11 +41,8 @@ enum ObjectStoreErrorClassifier {
         }
     }
 
-    /// Error codes retried whatever their HTTP status.
-    static let retryableCodes: Set<String> = [
-        "SlowDown", "ServiceUnavailable", "RequestTimeout", "InternalError", "BadDigest", "InvalidDigest",
-        "RequestTimeTooSkewed",
-    ]
+    /// Error codes that say the store is down or overloaded, whatever their HTTP status.
+    static let unavailableCodes: Set<String> = ["SlowDown", "ServiceUnavailable", "RequestTimeout", "InternalError"]
 
     /// Classifies an error answer.
     ///
@@ -85,8 +85,8 @@ enum ObjectStoreErrorClassifier {
             disposition = .retryable
             explanation = "the bytes the store received for \(context.subject) do not match their Content-MD5: "
                 + "the body was altered in flight"
-        case _ where retryableCodes.contains(code):
-            disposition = .retryable
+        case _ where unavailableCodes.contains(code):
+            disposition = .unavailable
             explanation = "the store had a temporary failure answering \(context.subject)"
         case "AuthorizationHeaderMalformed", "PermanentRedirect", "IllegalLocationConstraintException":
             disposition = .permanent
@@ -107,7 +107,7 @@ enum ObjectStoreErrorClassifier {
         let answered = "the store answered \(context.subject) with HTTP \(status)"
         switch status {
         case 500...599, 408, 429:
-            return (.retryable, answered)
+            return (.unavailable, answered)
         case 403 where !hasCode:
             return (.permanent, answered + " (no error code, as HEAD answers carry none): check sink.secret_id, "
                 + "sink.secret_key, the key's permissions on the bucket, and the host clock")
@@ -133,14 +133,14 @@ enum ObjectStoreErrorClassifier {
         if let error = error as? HTTPClientError,
             error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout
         {
-            return ObjectStoreError.retryable(
+            return ObjectStoreError.unavailable(
                 "store.timeout", "no answer to \(context.subject) within \(context.timeout): check the network")
         }
         if error is NIOTooManyBytesError {
             return ObjectStoreError.retryable(
                 "store.response_too_large", "the answer to \(context.subject) is larger than expected")
         }
-        return ObjectStoreError.retryable(
+        return ObjectStoreError.unavailable(
             "store.network", "could not complete \(context.subject): \(describeTransportFailure(error)); check the network and sink.endpoint")
     }
 }

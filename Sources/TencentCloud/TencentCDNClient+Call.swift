@@ -100,8 +100,10 @@ extension TencentCDNClient {
         logger[metadataKey: "http.status"] = "\(status)"
         guard status == 200 else {
             logger.debug("CDN API answered with an HTTP error status")
-            throw TencentCloudError.retryable(
-                "cdn.http_status", "the CDN API answered \(action) with HTTP \(status)", httpStatus: status)
+            // 5xx and 429 say the API is down or overloaded; any other status is about this request.
+            throw TencentCloudError(
+                code: "cdn.http_status", message: "the CDN API answered \(action) with HTTP \(status)",
+                disposition: status >= 500 || status == 429 ? .unavailable : .retryable, httpStatus: status)
         }
         let response: TencentAPIResponse<Payload>
         do {
@@ -134,7 +136,7 @@ extension TencentCDNClient {
         if let error = error as? HTTPClientError,
            error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout
         {
-            return TencentCloudError.retryable(
+            return TencentCloudError.unavailable(
                 "cdn.timeout",
                 "no answer from \(endpoint.url) to \(action) within \(configuration.requestTimeout): check the network")
         }
@@ -142,7 +144,7 @@ extension TencentCDNClient {
             return TencentCloudError.retryable(
                 "cdn.response_too_large", "the answer to \(action) is larger than \(Self.maxResponseBytes) bytes")
         }
-        return TencentCloudError.retryable(
+        return TencentCloudError.unavailable(
             "cdn.network",
             "could not reach \(endpoint.url) for \(action): \(describeTransportFailure(error)); check the network and cdn.endpoint")
     }

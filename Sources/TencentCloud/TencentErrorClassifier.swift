@@ -58,10 +58,10 @@ enum TencentErrorClassifier {
             disposition = .permanent
             explanation = "Tencent rejected a parameter of \(subject): check cdn.area and cdn.domains"
         } else if isThrottling(code) {
-            disposition = .retryable
+            disposition = .unavailable
             explanation = "Tencent throttled \(subject) (more than its per-API rate limit)"
         } else if hasPrefix(code, "InternalError") {
-            disposition = .retryable
+            disposition = .unavailable
             explanation = "Tencent had an internal error answering \(subject)"
         } else {
             disposition = .retryable

@@ -25,6 +25,10 @@ import Testing
     func retryable(status: Int, code: String?) {
         let error = Self.classify(status, code)
         #expect(error.isRetryable)
+        // The store being down or overloaded is an unavailability (several in a row are an outage); a
+        // body altered in flight or a skewed clock is about this request or this host.
+        let aboutTheRequest: Set<String> = ["BadDigest", "InvalidDigest", "RequestTimeTooSkewed"]
+        #expect(error.disposition == (aboutTheRequest.contains(code ?? "") ? .retryable : .unavailable))
         #expect(error.code == (code ?? "store.http_status"))
         #expect(error.httpStatus == status && error.requestID == "header-id")
     }
