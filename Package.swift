@@ -34,6 +34,7 @@ let package = Package(
                 .embedInCode("Migrations/0001_jobs.sql"),
                 .embedInCode("Migrations/0002_multipart_uploads.sql"),
                 .embedInCode("Migrations/0003_settled_windows.sql"),
+                .embedInCode("Migrations/0004_dependency_health.sql"),
             ]
         ),
         // Tencent Cloud: TC3 signing, Beijing time, the CDN API client and its messages, the rate limiter.

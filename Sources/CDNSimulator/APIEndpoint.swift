@@ -34,6 +34,12 @@ struct APIEndpoint: Sendable {
         let body = try await request.body.collect(upTo: 1 << 20)
         if configuration.latency > .zero { try await configuration.clock.sleep(for: configuration.latency) }
         let requestID = UUID().uuidString.lowercased()
+        if configuration.isOutage(.api, at: configuration.clock.now) {
+            counters.countFault()
+            return Response(
+                status: .serviceUnavailable, headers: [.contentType: "text/plain"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: "Service Unavailable")))
+        }
         switch InjectedFault.forAPICall(ordinal, configuration: configuration) {
         case .httpServerError?:
             counters.countFault()

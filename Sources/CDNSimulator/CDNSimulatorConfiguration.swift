@@ -47,6 +47,9 @@ public struct CDNSimulatorConfiguration: Sendable {
     /// How many bytes of generated packages the simulator keeps on disk (in a private temporary directory,
     /// least recently used evicted first) so repeated downloads do not regenerate them.
     public var packageCacheBytes: Int
+    /// Periods, on the simulator's clock, in which part of the CDN fails every request: the chaos the
+    /// outage tests and the chaos demo run the service through.
+    public var outages: [SimulatedOutage]
     /// The simulator's clock: publication, retention, signature age and link expiry are judged against
     /// it, and `latency` is waited on it.
     public var clock: any WallClock
@@ -70,6 +73,7 @@ public struct CDNSimulatorConfiguration: Sendable {
         growingPackages: Bool = false,
         distinctOverseasNames: Bool = false,
         packageCacheBytes: Int = 1 << 30,
+        outages: [SimulatedOutage] = [],
         clock: any WallClock = SystemWallClock()
     ) {
         self.domains = domains
@@ -89,6 +93,7 @@ public struct CDNSimulatorConfiguration: Sendable {
         self.growingPackages = growingPackages
         self.distinctOverseasNames = distinctOverseasNames
         self.packageCacheBytes = packageCacheBytes
+        self.outages = outages
         self.clock = clock
     }
 
@@ -116,6 +121,7 @@ public struct CDNSimulatorConfiguration: Sendable {
         if retentionDays < 1 { return "retention days must be at least 1" }
         if packageCacheBytes < 0 { return "package cache bytes must not be negative" }
         if linkLifetime <= .zero { return "link lifetime must be positive" }
+        if let bad = outages.first(where: { $0.until <= $0.from }) { return "outage \(bad) must end after it starts" }
         return nil
     }
 
@@ -126,6 +132,60 @@ public struct CDNSimulatorConfiguration: Sendable {
                 scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
                     || scalar == "-" || scalar == ".")
             }
+    }
+}
+
+/// A period in which part of the simulated CDN fails every request.
+public struct SimulatedOutage: Sendable, Hashable, CustomStringConvertible {
+    /// What fails.
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        /// Every API call is answered HTTP 503.
+        case api
+        /// Every download is answered HTTP 503.
+        case downloads
+        /// Every download sends its headers, then its body at `trickleBytesPerSecond` of the simulator's
+        /// clock: a link that stalls after the response head.
+        case trickle
+    }
+
+    /// The bytes per second (simulator clock) of a trickling download.
+    public static let trickleBytesPerSecond = 64
+
+    /// What fails.
+    public var kind: Kind
+    /// The first instant it fails.
+    public var from: Date
+    /// The first instant it works again.
+    public var until: Date
+
+    /// Creates an outage of `kind` over `from ..< until`.
+    public init(_ kind: Kind, from: Date, until: Date) {
+        self.kind = kind
+        self.from = from
+        self.until = until
+    }
+
+    /// Whether it is under way at `now`.
+    public func covers(_ now: Date) -> Bool { from <= now && now < until }
+
+    /// `kind@from/until`, as `simulate-cdn --outage` takes it.
+    public var description: String { "\(kind.rawValue)@\(from.formatted(.iso8601))/\(until.formatted(.iso8601))" }
+
+    /// Parses `kind@from/until` (ISO 8601 instants).
+    public init?(parsing text: String) {
+        let parts = text.split(separator: "@", maxSplits: 1)
+        guard parts.count == 2, let kind = Kind(rawValue: String(parts[0])) else { return nil }
+        let range = parts[1].split(separator: "/", maxSplits: 1)
+        guard range.count == 2, let from = try? Date(String(range[0]), strategy: .iso8601),
+              let until = try? Date(String(range[1]), strategy: .iso8601) else { return nil }
+        self.init(kind, from: from, until: until)
+    }
+}
+
+extension CDNSimulatorConfiguration {
+    /// Whether an outage of `kind` is under way at `now`.
+    func isOutage(_ kind: SimulatedOutage.Kind, at now: Date) -> Bool {
+        outages.contains { $0.kind == kind && $0.covers(now) }
     }
 }
 

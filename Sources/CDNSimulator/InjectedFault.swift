@@ -10,6 +10,8 @@ enum InjectedFault: Equatable {
     case truncated
     /// One byte of the body is flipped.
     case corrupted
+    /// The body comes a few bytes per second (a `SimulatedOutage.Kind.trickle` under way).
+    case trickled
 
     /// The fault for the API call with ordinal `ordinal`: a deterministic draw from the seed and the ordinal,
     /// so a retried call (a later ordinal) draws again.

@@ -37,6 +37,12 @@ struct PackageDownloadEndpoint: Sendable {
         if configuration.latency > .zero { try await configuration.clock.sleep(for: configuration.latency) }
         let path = request.uri.path
         let now = configuration.clock.now
+        if configuration.isOutage(.downloads, at: now) {
+            counters.countFault()
+            return Response(
+                status: .serviceUnavailable, headers: [.contentType: "text/plain"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: "Service Unavailable")))
+        }
         let link: (area: LogArea, version: Int)
         do throws(DownloadLinkSigner.Refusal) {
             link = try links.verify(path: path, query: APIEndpoint.decodeQuery(request.uri.query ?? ""), now: now)
@@ -51,7 +57,7 @@ struct PackageDownloadEndpoint: Sendable {
         else {
             return Response(status: .notFound, headers: [.contentType: "text/plain"], body: ResponseBody(byteBuffer: ByteBuffer(string: "Not Found")))
         }
-        let fault = InjectedFault.forDownload(ordinal, configuration: configuration)
+        let fault = configuration.isOutage(.trickle, at: now) ? .trickled : InjectedFault.forDownload(ordinal, configuration: configuration)
         if fault != nil { counters.countFault() }
         let file = try await cache.checkout(key)
         do {
@@ -94,6 +100,18 @@ struct PackageDownloadEndpoint: Sendable {
                 try await before.write(UnfinishedWriter(base: writer))
                 try await writer.write(ByteBuffer(bytes: [flipped]))
                 if let after { try await after.write(UnfinishedWriter(base: writer)) }
+                try await writer.finish(nil)
+            }
+        case .trickled?:
+            guard let contents = FileManager.default.contents(atPath: path) else { throw SimulatorError("package \(path) is gone") }
+            let clock = configuration.clock
+            return ResponseBody(contentLength: size) { writer in
+                var buffer = ByteBuffer(bytes: contents)
+                while buffer.readableBytes > 0 {
+                    let step = min(SimulatedOutage.trickleBytesPerSecond, buffer.readableBytes)
+                    try await writer.write(buffer.readSlice(length: step)!)
+                    try await clock.sleep(for: .seconds(1))
+                }
                 try await writer.finish(nil)
             }
         default:

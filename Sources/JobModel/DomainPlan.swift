@@ -14,14 +14,18 @@ public struct DomainPlan: Sendable, Hashable {
     /// Whether `endHour` becomes the domain's watermark (if later than the current one). False for an
     /// explicit backfill, which does not mean every earlier hour was planned.
     public var advancesWatermark: Bool
+    /// Hours between the domain's watermark and `firstHour` that this plan passes over (older than the
+    /// lookback); added to the domain's skipped-hours count.
+    public var skippedHours: Int
 
     /// Creates a plan covering `firstHour ..< endHour`.
-    public init(source: String, domain: String, firstHour: Date, endHour: Date, advancesWatermark: Bool = true) {
+    public init(source: String, domain: String, firstHour: Date, endHour: Date, advancesWatermark: Bool = true, skippedHours: Int = 0) {
         self.source = source
         self.domain = domain
         self.firstHour = firstHour
         self.endHour = endHour
         self.advancesWatermark = advancesWatermark
+        self.skippedHours = max(0, skippedHours)
     }
 
     /// How many hours the plan covers.

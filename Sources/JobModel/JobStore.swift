@@ -62,6 +62,12 @@ public protocol JobStore: Sendable {
     /// The per-file results of a window.
     func files(ofJob id: Int64) async throws -> [FileRecord]
 
+    /// Records the dependencies' current health, and the outages that ended since the last call.
+    func saveDependencyHealth(_ states: [DependencyState], endedOutages: [OutagePeriod], now: Date) async throws
+
+    /// The dependencies' health as last saved, so an outage under way survives a restart.
+    func dependencyHealth() async throws -> [DependencyState]
+
     /// Counts, per-domain progress and recent failures, read in one snapshot.
     func status(recentFailureLimit: Int) async throws -> StatusReport
 }

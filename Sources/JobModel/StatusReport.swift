@@ -76,9 +76,14 @@ public struct DomainStatus: Sendable, Hashable, Codable {
     public var plannedUntil: Date?
     /// Provisional and final windows among the done ones, and packages replaced by reconciling.
     public var settling: SettleCounts
+    /// Hours planning passed over because they were older than the lookback.
+    public var skippedHours: Int
 
     /// Creates a domain status line.
-    public init(source: String, domain: String, active: Bool, counts: StateCounts, oldestOpenHour: Date?, plannedUntil: Date?, settling: SettleCounts = SettleCounts()) {
+    public init(
+        source: String, domain: String, active: Bool, counts: StateCounts, oldestOpenHour: Date?, plannedUntil: Date?,
+        settling: SettleCounts = SettleCounts(), skippedHours: Int = 0
+    ) {
         self.source = source
         self.domain = domain
         self.active = active
@@ -86,6 +91,7 @@ public struct DomainStatus: Sendable, Hashable, Codable {
         self.oldestOpenHour = oldestOpenHour
         self.plannedUntil = plannedUntil
         self.settling = settling
+        self.skippedHours = skippedHours
     }
 
     /// How far behind the domain is at `now`: from the end of its oldest unfinished hour, zero when
@@ -126,12 +132,26 @@ public struct StatusReport: Sendable, Hashable, Codable {
     public var domains: [DomainStatus]
     /// The most recent failures, newest first.
     public var recentFailures: [FailureSummary]
+    /// Each dependency's health as the service last saw it, in `Dependency.allCases` order; a dependency
+    /// never seen is healthy.
+    public var dependencies: [DependencyState]
+    /// The outages that ended, newest first (the latest few).
+    public var recentOutages: [OutagePeriod]
+    /// How many outages ended in all.
+    public var outageCount: Int
 
     /// Creates a report.
-    public init(totals: StateCounts, settling: SettleCounts = SettleCounts(), domains: [DomainStatus], recentFailures: [FailureSummary]) {
+    public init(
+        totals: StateCounts, settling: SettleCounts = SettleCounts(), domains: [DomainStatus], recentFailures: [FailureSummary],
+        dependencies: [DependencyState] = Dependency.allCases.map { DependencyState(dependency: $0) },
+        recentOutages: [OutagePeriod] = [], outageCount: Int = 0
+    ) {
         self.totals = totals
         self.settling = settling
         self.domains = domains
         self.recentFailures = recentFailures
+        self.dependencies = dependencies
+        self.recentOutages = recentOutages
+        self.outageCount = outageCount
     }
 }

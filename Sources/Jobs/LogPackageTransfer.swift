@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import JobModel
 import Logging
@@ -16,21 +17,27 @@ public struct LogPackageTransfer: WindowTransfer {
     private let sink: any ObjectSink
     private let keyTemplate: KeyTemplate
     private let logger: Logger
+    /// Told how the source, the downloads, the spool and the sink answered, for outage detection.
+    private let observer: (any DependencyObserver)?
     /// Keys whose upload started but did not finish, per window, so a window that fails for good can
     /// discard them. In memory: after a restart the sink's daily cleanup catches what is left.
     private let unfinished = UnfinishedUploads()
 
     /// Creates the transfer.
-    public init(source: any LogSource, downloader: PackageDownloader, sink: any ObjectSink, keyTemplate: KeyTemplate, logger: Logger) {
+    public init(
+        source: any LogSource, downloader: PackageDownloader, sink: any ObjectSink, keyTemplate: KeyTemplate, logger: Logger,
+        observer: (any DependencyObserver)? = nil
+    ) {
         self.source = source
         self.downloader = downloader
         self.sink = sink
         self.keyTemplate = keyTemplate
         self.logger = logger
+        self.observer = observer
     }
 
     public func transfer(_ window: Window) async throws -> TransferOutcome {
-        let packages = try await source.packages(domain: window.domain, hour: window.hour)
+        let packages = try await calling(.cdnAPI) { try await source.packages(domain: window.domain, hour: window.hour) }
         guard !packages.isEmpty else { return .nothingPublished }
         var records: [FileRecord] = []
         for (package, key) in try keyed(packages, of: window) {
@@ -63,24 +70,52 @@ public struct LogPackageTransfer: WindowTransfer {
 
     private func copy(_ package: LogPackage, to key: String, of window: Window) async throws -> FileRecord {
         let metadata: Logger.Metadata = ["job.domain": "\(window.domain)", "package.name": "\(package.name)", "object.key": "\(key)"]
-        let existing = try await sink.existingObject(at: key)
+        // A look-up that answers does not show the sink can store (a full disk, a store refusing writes
+        // answer it): the sink counts as answering when a package is stored or found stored.
+        let existing = try await calling(.sink, answering: false) { try await sink.existingObject(at: key) }
         if let existing, let announced = package.announcedSize, existing.size == announced, let crc64 = existing.crc64, let md5 = existing.md5 {
             // The source announces the size only; a stored object of that size came through this
             // pipeline verified, and a package that grows changes size (reconciling compares again).
             logger.debug("package already stored", metadata: metadata)
+            observer?.answered(.sink)
             return FileRecord(area: package.area, name: package.name, size: existing.size, crc64: crc64, md5: md5, sha256: "", objectKey: key, skipped: true)
         }
-        let file = try await downloader.download(package)
+        let file = try await calling(.cdnDownloads, orSpoolWhen: "download.spool") { try await downloader.download(package) }
         defer { try? FileManager.default.removeItem(atPath: file.path) }
         if let existing, existing.matches(file) {
             logger.debug("identical package already stored", metadata: metadata)
+            observer?.answered(.sink)
             return record(of: package, file: file, key: key, skipped: true)
         }
         unfinished.insert(key, for: window)
-        try await sink.store(file, at: key)
+        try await calling(.sink) { try await sink.store(file, at: key) }
         unfinished.remove(key, for: window)
         logger.debug("package stored", metadata: metadata.merging(["package.bytes": "\(file.size)"]) { $1 })
         return record(of: package, file: file, key: key, skipped: false)
+    }
+
+    /// Runs one call to `dependency` and tells the observer how it answered (unless `answering` is
+    /// false: then only a failure is told). An error saying the dependency is unavailable is thrown as
+    /// `DependencyUnavailable`; an error whose code starts with `spoolPrefix` is the spool's rather than
+    /// the dependency's.
+    private func calling<Result>(
+        _ dependency: Dependency, orSpoolWhen spoolPrefix: String? = nil, answering: Bool = true, _ body: () async throws -> Result
+    ) async throws -> Result {
+        do {
+            let result = try await body()
+            if answering { observer?.answered(dependency) }
+            if spoolPrefix != nil { observer?.answered(.spool) }
+            return result
+        } catch let error as any ClassifiedError {
+            let culprit = spoolPrefix.map { error.code.hasPrefix($0) } == true ? Dependency.spool : dependency
+            guard error.isUnavailability else {
+                // It answered; what it said is about this window.
+                if answering { observer?.answered(culprit) }
+                throw error
+            }
+            observer?.unavailable(culprit, error)
+            throw DependencyUnavailable(culprit, error)
+        }
     }
 
     public func abandon(_ window: Window) async {

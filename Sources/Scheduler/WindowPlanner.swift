@@ -48,7 +48,8 @@ public struct WindowPlanner: Sendable, Equatable {
         return domains.compactMap { domain in
             let first = max(domain.plannedUntil ?? earliest, earliest)
             guard first < end else { return nil }
-            return DomainPlan(source: domain.source, domain: domain.domain, firstHour: first, endHour: end)
+            let skipped = domain.plannedUntil.map { max(0, Int((earliest.unixSeconds - $0.unixSeconds) / 3600)) } ?? 0
+            return DomainPlan(source: domain.source, domain: domain.domain, firstHour: first, endHour: end, skippedHours: skipped)
         }
     }
 }

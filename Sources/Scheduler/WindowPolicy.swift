@@ -12,14 +12,25 @@ public struct WindowPolicy: Sendable, Equatable {
     /// How long after its end an hour's packages are taken to have settled, in seconds: done windows
     /// are then checked once more against the source, and a window first copied later is final at once.
     public var settleDelay: TimeInterval
+    /// When a dependency counts as in an outage, and how it is probed then.
+    public var outage: OutagePolicy
+    /// The longest one window may run, in seconds: its lease is no longer renewed past this and the run
+    /// is stopped as `worker.window_deadline` (an attempt), so a transfer stuck in a way no timeout caught
+    /// cannot hold a worker forever.
+    public var maxWindowDuration: TimeInterval
 
     /// Leases a window may use before it is failed (the retry policy's).
     public var maxAttempts: Int { retry.maxAttempts }
 
     /// Creates a policy; the defaults are the service's documented ones.
-    public init(retry: RetryPolicy = RetryPolicy(), leaseDuration: TimeInterval = 120, settleDelay: TimeInterval = 24 * 3600) {
+    public init(
+        retry: RetryPolicy = RetryPolicy(), leaseDuration: TimeInterval = 120, settleDelay: TimeInterval = 24 * 3600,
+        outage: OutagePolicy = OutagePolicy(), maxWindowDuration: TimeInterval = 2 * 3600
+    ) {
         self.retry = retry
         self.leaseDuration = leaseDuration
         self.settleDelay = settleDelay
+        self.outage = outage
+        self.maxWindowDuration = maxWindowDuration
     }
 }

@@ -41,6 +41,8 @@ public final class WorkerPool: Service {
     private let transfer: any WindowTransfer
     private let clock: any WallClock
     private let logger: Logger
+    /// The dependencies' health: outages stop leasing and spare the windows' attempts.
+    public let health: DependencyHealth
     private let stopping = Mutex(false)
     /// Wakes the dispatch loop when a stop is asked for, so it does not sit out its poll interval.
     private let stopRequests = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -48,18 +50,22 @@ public final class WorkerPool: Service {
     /// the interruption, not a fault of the window.
     private let interrupting = Mutex(false)
 
-    /// Creates a pool.
-    public init(configuration: WorkerPoolConfiguration, store: any JobStore, transfer: any WindowTransfer, clock: any WallClock, logger: Logger) {
+    /// Creates a pool. `health` must be the observer the transfer reports to; by default the pool has its
+    /// own, which sees an outage only if something reports to it.
+    public init(
+        configuration: WorkerPoolConfiguration, store: any JobStore, transfer: any WindowTransfer, clock: any WallClock, logger: Logger,
+        health: DependencyHealth? = nil
+    ) {
         self.configuration = configuration
         self.store = store
         self.transfer = transfer
         self.clock = clock
         self.logger = logger
+        self.health = health ?? DependencyHealth(policy: configuration.policy.outage, clock: clock, logger: logger)
     }
 
     private enum Event: Sendable {
-        /// A window finished after running for the given seconds.
-        case windowFinished(TimeInterval)
+        case windowFinished
         case tick
         case graceExpired
         case stopRequested
@@ -79,11 +85,13 @@ public final class WorkerPool: Service {
     public func runUntilIdle() async -> Int {
         var ran = 0
         while true {
-            let claimed = await claim(limit: configuration.concurrency)
+            let (limit, probe) = admitted(running: 0)
+            let claimed = limit > 0 ? await claim(limit: limit) : []
             guard !claimed.isEmpty else { return ran }
+            if probe { health.probeStarted() }
             await withTaskGroup(of: Void.self) { group in
                 for job in claimed {
-                    group.addTask { await self.execute(job) }
+                    group.addTask { await self.execute(job, probe: probe) }
                 }
             }
             ran += claimed.count
@@ -96,18 +104,20 @@ public final class WorkerPool: Service {
         stopRequests.continuation.yield()
     }
 
-    /// Leases windows ahead of free workers only while windows are short: a leased window that waits
-    /// must not outlive its lease, and with short windows one lease transaction then serves many.
-    private func prefetchCount(averageDuration: TimeInterval?) -> Int {
-        guard let averageDuration, averageDuration < configuration.policy.leaseDuration / 20 else { return 0 }
-        return configuration.concurrency
+    /// How many windows may be leased now with `running` of them under way, and whether the one leased
+    /// is a probe: all free workers while every dependency is healthy; during an outage one window, alone
+    /// and only when a probe is due.
+    private func admitted(running: Int) -> (limit: Int, probe: Bool) {
+        switch health.admission(at: clock.now) {
+        case .open: return (configuration.concurrency - running, false)
+        case .probe where running == 0: return (1, true)
+        case .probe, .closed: return (0, false)
+        }
     }
 
     private func dispatch() async {
         await withTaskGroup(of: Event.self) { group in
             var running = 0
-            var ready: [LeasedJob] = []
-            var averageDuration: TimeInterval?
             var tickerArmed = false
             var graceArmed = false
             group.addTask { [stopRequests] in
@@ -117,10 +127,6 @@ public final class WorkerPool: Service {
             while true {
                 let isStopping = stopping.withLock { $0 }
                 if isStopping {
-                    if !ready.isEmpty {
-                        await handBack(ready)
-                        ready.removeAll()
-                    }
                     if running == 0 { break }
                     if !graceArmed {
                         graceArmed = true
@@ -131,16 +137,15 @@ public final class WorkerPool: Service {
                         }
                     }
                 } else if running < configuration.concurrency {
-                    if ready.isEmpty {
-                        ready = await claim(limit: configuration.concurrency - running + prefetchCount(averageDuration: averageDuration))
-                    }
-                    while running < configuration.concurrency, !ready.isEmpty {
-                        let job = ready.removeFirst()
+                    // Windows are leased only for free workers, so none waits leased without a heartbeat
+                    // and `running` in `status` means running.
+                    let (limit, probe) = admitted(running: running)
+                    for job in limit > 0 ? await claim(limit: limit) : [] {
                         running += 1
-                        group.addTask { [clock] in
-                            let started = clock.now
-                            await self.execute(job)
-                            return .windowFinished(clock.now.timeIntervalSince(started))
+                        if probe { health.probeStarted() }
+                        group.addTask {
+                            await self.execute(job, probe: probe)
+                            return .windowFinished
                         }
                     }
                 }
@@ -154,9 +159,7 @@ public final class WorkerPool: Service {
                 }
                 guard let event = await group.next() else { break }
                 switch event {
-                case .windowFinished(let duration):
-                    running -= 1
-                    averageDuration = averageDuration.map { 0.8 * $0 + 0.2 * duration } ?? duration
+                case .windowFinished: running -= 1
                 case .tick: tickerArmed = false
                 case .stopRequested: break
                 case .graceExpired:
@@ -166,15 +169,6 @@ public final class WorkerPool: Service {
                 }
             }
             group.cancelAll()
-        }
-    }
-
-    /// Returns leased windows that never started (shutdown) without spending their attempt.
-    private func handBack(_ jobs: [LeasedJob]) async {
-        let now = clock.now
-        let error = JobError(code: "worker.interrupted", message: "the service stopped before this window started")
-        for job in jobs {
-            _ = try? await store.reschedule(job, runAt: now, error: error, consumeAttempt: false, now: now)
         }
     }
 
@@ -191,11 +185,18 @@ public final class WorkerPool: Service {
     private enum Race: Sendable {
         case finished(Result<TransferOutcome, any Error>)
         case leaseLost
+        case overran
         case interrupted
     }
 
     /// Runs one window while a sibling task renews its lease; whichever ends first decides.
-    private func execute(_ job: LeasedJob) async {
+    private func execute(_ job: LeasedJob, probe: Bool) async {
+        await run(job)
+        if probe { health.probeFinished() }
+        await health.persist(to: store)
+    }
+
+    private func run(_ job: LeasedJob) async {
         let metadata: Logger.Metadata = [
             "job.id": "\(job.id)", "job.domain": "\(job.window.domain)",
             "job.hour": "\(job.window.hour.formatted(.iso8601))", "job.attempt": "\(job.attempts)",
@@ -210,7 +211,7 @@ public final class WorkerPool: Service {
                 }
             }
             group.addTask {
-                await self.keepLeased(job) ? .leaseLost : .interrupted
+                await self.keepLeased(job)
             }
             let first = await group.next() ?? .interrupted
             group.cancelAll()
@@ -231,6 +232,13 @@ public final class WorkerPool: Service {
             switch race {
             case .leaseLost:
                 logger.warning("window lease lost; another worker may run it", metadata: metadata)
+            case .overran:
+                let limit = Duration.seconds(configuration.policy.maxWindowDuration)
+                try await record(
+                    TransferError.retryable(
+                        "worker.window_deadline",
+                        "the window ran longer than \(limit.formatted(.units(allowed: [.hours, .minutes, .seconds]))) and was stopped"),
+                    of: job, metadata: metadata, interrupted: false)
             case .finished(.success(let outcome)):
                 try await record(outcome, of: job, metadata: metadata)
             case .finished(.failure(let error)):
@@ -241,20 +249,24 @@ public final class WorkerPool: Service {
         }
     }
 
-    /// Renews the lease every third of its duration. Returns true when the lease was lost, false when
-    /// the task was cancelled.
-    private func keepLeased(_ job: LeasedJob) async -> Bool {
+    /// Renews the lease every third of its duration, up to the policy's longest window. Returns
+    /// `.leaseLost` when the lease was lost, `.overran` past the limit, `.interrupted` when cancelled.
+    private func keepLeased(_ job: LeasedJob) async -> Race {
         let interval = Duration.seconds(configuration.policy.leaseDuration / 3)
+        let deadline = clock.now.addingTimeInterval(configuration.policy.maxWindowDuration)
         while true {
+            let now = clock.now
+            guard now < deadline else { return .overran }
             do {
-                try await clock.sleep(for: interval)
+                try await clock.sleep(for: min(interval, .seconds(deadline.timeIntervalSince(now))))
             } catch {
-                return false
+                return .interrupted
             }
             do {
                 let now = clock.now
+                guard now < deadline else { return .overran }
                 if try await !store.heartbeat(job, until: now.addingTimeInterval(configuration.policy.leaseDuration), now: now) {
-                    return true
+                    return .leaseLost
                 }
             } catch {
                 logger.warning("heartbeat failed; will retry", metadata: ["job.id": "\(job.id)", "error.message": "\(error)"])
@@ -299,9 +311,22 @@ public final class WorkerPool: Service {
             _ = try await store.reschedule(job, runAt: now, error: record, consumeAttempt: false, now: now)
             return
         }
-        let transferError: any ClassifiedError = (error as? any ClassifiedError)
+        let unavailable = error as? DependencyUnavailable
+        let transferError: any ClassifiedError = unavailable?.error ?? (error as? any ClassifiedError)
             ?? TransferError.retryable("internal", "unexpected error: \(error)")
         let record = JobError(code: transferError.code, message: transferError.detail)
+        if let unavailable, health.isInOutage(unavailable.dependency) {
+            // No fault of the window: it waits for the dependency without spending an attempt, and the
+            // pool leases it again once a probe finds the dependency back.
+            guard try await store.reschedule(job, runAt: now, error: record, consumeAttempt: false, now: now) else {
+                logger.warning("window lease lost; another worker may run it", metadata: metadata)
+                return
+            }
+            logger.debug("window waits for a dependency in an outage", metadata: metadata.merging([
+                "dependency": "\(unavailable.dependency)", "error.code": "\(transferError.code)",
+            ]) { $1 })
+            return
+        }
         let decision = configuration.policy.retry.decision(
             afterAttempt: job.attempts, retryable: transferError.isRetryable, now: now, random: Double.random(in: 0..<1))
         var details = metadata

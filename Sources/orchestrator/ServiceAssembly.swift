@@ -61,9 +61,12 @@ struct ServiceAssembly {
                 sink = storeSink
                 maintenance = .staleUploadCleanup(sink: storeSink, keyPrefix: keyTemplate.fixedPrefix, clock: clock, logger: logger)
             }
-            let transfer = LogPackageTransfer(source: source, downloader: downloader, sink: sink, keyTemplate: keyTemplate, logger: logger)
-
             let policy = configuration.windowPolicy
+            let health = DependencyHealth(policy: policy.outage, clock: clock, logger: logger)
+            health.restore(try await store.dependencyHealth())
+            let transfer = LogPackageTransfer(
+                source: source, downloader: downloader, sink: sink, keyTemplate: keyTemplate, logger: logger, observer: health)
+
             let scheduler = SchedulerService(
                 configuration: SchedulerConfiguration(
                     tickInterval: TimeInterval(configuration.schedule.tickSeconds),
@@ -76,7 +79,7 @@ struct ServiceAssembly {
                 store: store, source: source, clock: clock, logger: logger)
             let workerPool = WorkerPool(
                 configuration: WorkerPoolConfiguration(concurrency: configuration.workers.concurrency, policy: policy),
-                store: store, transfer: transfer, clock: clock, logger: logger)
+                store: store, transfer: transfer, clock: clock, logger: logger, health: health)
             try await LeaseOwner.releaseLeasesOfDeadProcesses(store: store, policy: policy, now: clock.now, logger: logger)
             return ServiceAssembly(store: store, httpClient: httpClient, downloadClient: downloadClient, scheduler: scheduler, workerPool: workerPool, maintenance: maintenance)
         } catch {

@@ -39,6 +39,32 @@ struct StatusDocument: Encodable {
         var lag_seconds: Int
         var oldest_open_hour: String?
         var planned_until: String?
+        var skipped_hours: Int
+    }
+
+    struct DependencyHealth: Encodable {
+        var dependency: String
+        /// `healthy` or `outage`.
+        var state: String
+        var outage_since: String?
+        var failures_in_a_row: Int
+        var last_error_code: String?
+        var last_error_message: String?
+        var last_answered_at: String?
+        var last_failure_at: String?
+    }
+
+    struct Outage: Encodable {
+        var dependency: String
+        var started: String
+        var ended: String
+        var seconds: Int
+        var failures: Int
+    }
+
+    struct Outages: Encodable {
+        var count: Int
+        var recent: [Outage]
     }
 
     struct Failure: Encodable {
@@ -57,6 +83,9 @@ struct StatusDocument: Encodable {
     var settling: Settling
     var domains: [Domain]
     var recent_failures: [Failure]
+    var skipped_hours: Int
+    var dependencies: [DependencyHealth]
+    var outages: Outages
 
     init(_ report: StatusReport, database: String, now: Date) {
         self.database = database
@@ -71,8 +100,24 @@ struct StatusDocument: Encodable {
                 pending: domain.counts.pending, running: domain.counts.running, done: domain.counts.done, failed: domain.counts.failed,
                 provisional: domain.settling.provisional(done: domain.counts.done), final: domain.settling.final,
                 replaced: domain.settling.replaced, lag_seconds: Int(domain.lag(at: now)),
-                oldest_open_hour: domain.oldestOpenHour.map(StatusFormatter.iso), planned_until: domain.plannedUntil.map(StatusFormatter.iso))
+                oldest_open_hour: domain.oldestOpenHour.map(StatusFormatter.iso), planned_until: domain.plannedUntil.map(StatusFormatter.iso),
+                skipped_hours: domain.skippedHours)
         }
+        skipped_hours = report.domains.reduce(0) { $0 + $1.skippedHours }
+        dependencies = report.dependencies.map { health in
+            DependencyHealth(
+                dependency: health.dependency.rawValue, state: health.inOutage ? "outage" : "healthy",
+                outage_since: health.outageSince.map(StatusFormatter.iso), failures_in_a_row: health.failures,
+                last_error_code: health.lastError?.code, last_error_message: health.lastError?.message,
+                last_answered_at: health.lastAnsweredAt.map(StatusFormatter.iso), last_failure_at: health.lastFailureAt.map(StatusFormatter.iso))
+        }
+        outages = Outages(
+            count: report.outageCount,
+            recent: report.recentOutages.map { outage in
+                Outage(
+                    dependency: outage.dependency.rawValue, started: StatusFormatter.iso(outage.started),
+                    ended: StatusFormatter.iso(outage.ended), seconds: Int(outage.duration), failures: outage.failures)
+            })
         recent_failures = report.recentFailures.map { failure in
             Failure(
                 source: failure.window.source, domain: failure.window.domain, hour: StatusFormatter.iso(failure.window.hour),

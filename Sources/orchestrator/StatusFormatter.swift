@@ -11,17 +11,24 @@ enum StatusFormatter {
         lines.append("database \(database) at \(iso(now))")
         lines.append("windows: \(totals.done) done, \(totals.pending) pending, \(totals.running) running, \(totals.failed) failed (\(totals.total) in all)")
         lines.append("done windows: \(report.settling.provisional(done: totals.done)) provisional, \(report.settling.final) final; \(report.settling.replaced) package\(report.settling.replaced == 1 ? "" : "s") replaced by reconciling")
+        lines.append(dependencyLine(report.dependencies, now: now))
+        for outage in report.recentOutages.prefix(5) {
+            lines.append("  outage of \(outage.dependency) from \(iso(outage.started)) to \(iso(outage.ended)) (\(duration(outage.duration)), \(outage.failures) failures)")
+        }
+        if report.outageCount > 5 { lines.append("  (\(report.outageCount) outages in all)") }
+        let skipped = report.domains.reduce(0) { $0 + $1.skippedHours }
+        lines.append("skipped hours: \(skipped == 0 ? "none" : "\(skipped), older than schedule.lookback_hours when planned (see SKIPPED)")")
         lines.append("")
-        var rows = [["DOMAIN", "SOURCE", "DONE", "FINAL", "PENDING", "RUNNING", "FAILED", "REPLACED", "LAG", "PLANNED UNTIL"]]
+        var rows = [["DOMAIN", "SOURCE", "DONE", "FINAL", "PENDING", "RUNNING", "FAILED", "REPLACED", "SKIPPED", "LAG", "PLANNED UNTIL"]]
         for domain in report.domains {
             rows.append([
                 domain.domain + (domain.active ? "" : " (inactive)"), domain.source,
                 "\(domain.counts.done)", "\(domain.settling.final)", "\(domain.counts.pending)", "\(domain.counts.running)",
-                "\(domain.counts.failed)", "\(domain.settling.replaced)",
+                "\(domain.counts.failed)", "\(domain.settling.replaced)", "\(domain.skippedHours)",
                 duration(domain.lag(at: now)), domain.plannedUntil.map(iso) ?? "-",
             ])
         }
-        lines.append(contentsOf: align(rows, rightAligned: 2...8))
+        lines.append(contentsOf: align(rows, rightAligned: 2...9))
         if report.domains.isEmpty {
             lines.append("(no domains yet: the service plans them on its first tick)")
         }
@@ -33,6 +40,16 @@ enum StatusFormatter {
             }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// `dependencies: cdn_api healthy, sink OUTAGE since ... (12 failures; last store.network: ...)`.
+    private static func dependencyLine(_ states: [DependencyState], now: Date) -> String {
+        let parts = states.map { state -> String in
+            guard let since = state.outageSince else { return "\(state.dependency) healthy" }
+            let last = state.lastError.map { "; last \($0.code): \($0.message)" } ?? ""
+            return printable("\(state.dependency) OUTAGE since \(iso(since)) (\(duration(now.timeIntervalSince(since))), \(state.failures) failures\(last))")
+        }
+        return "dependencies: " + parts.joined(separator: ", ")
     }
 
     /// The `status --json` object: `jobs` with the four counts, `domains` with the same per domain.

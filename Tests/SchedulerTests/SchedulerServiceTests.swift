@@ -46,6 +46,9 @@ struct SchedulerServiceTests {
         #expect(report.skipped.map(\.domain) == ["a.example"])
         #expect(report.skipped.first?.hourCount == 40 * 24 - 72)
         #expect(try await service.tick().skipped.isEmpty, "reported once")
+        // And counted where operators look: `status`.
+        let status = try await database.open().status(recentFailureLimit: 0)
+        #expect(status.domains.first?.skippedHours == 40 * 24 - 72)
     }
 
     @Test("with no configured domains, discovery lists them and refreshes after the interval")

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import JobModel
 import Jobs
 @testable import Scheduler
@@ -150,5 +151,52 @@ struct WorkerPoolTests {
         #expect(await pool.runUntilIdle() == 3)
         #expect(Set(transfer.windowsRun.map(\.domain)) == ["a.example", "b.example", "c.example"])
         #expect(try await store.status(recentFailureLimit: 0).totals == StateCounts(done: 3))
+    }
+
+    @Test("windows are leased only for free workers: none waits leased unrenewed, and running never exceeds the concurrency")
+    func noLeasesAheadOfWorkers() async throws {
+        let fixture = try await setUp(["a.example": .success(.stored([]))])
+        let (store, pool, transfer) = (fixture.store, fixture.pool, fixture.transfer)
+        // Two days of instant windows: the kind of run after which the pool used to lease ahead.
+        try await store.plan([DomainPlan(source: "tencent-cdn", domain: "a.example", firstHour: hour(1), endHour: hour(48))], now: fixture.clock.now)
+        let mostRunning = Mutex(0)
+        transfer.duringTransfer.withLock {
+            $0 = {
+                let running = try await store.status(recentFailureLimit: 0).totals.running
+                mostRunning.withLock { $0 = max($0, running) }
+            }
+        }
+        let service = Task { try await pool.run() }
+        while try await store.status(recentFailureLimit: 0).totals.done < 48 {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        pool.stop()
+        try await service.value
+        #expect(mostRunning.withLock { $0 } <= 2, "status showed more windows running than there are workers")
+    }
+
+    @Test("a window that runs past the longest allowed time is stopped, its lease no longer renewed, and retried")
+    func windowDeadline() async throws {
+        let fixture = try await setUp(["a.example": .success(.stored([]))])
+        let (store, clock, transfer) = (fixture.store, fixture.clock, fixture.transfer)
+        let pool = WorkerPool(
+            configuration: WorkerPoolConfiguration(
+                concurrency: 1, policy: WindowPolicy(leaseDuration: 120, maxWindowDuration: 600)),
+            store: store, transfer: transfer, clock: clock, logger: quietLogger)
+        // A transfer stuck in a way no timeout of its own catches.
+        transfer.duringTransfer.withLock { $0 = { try await clock.sleep(for: .seconds(365 * 86400)) } }
+        let run = Task { await pool.runUntilIdle() }
+        var steps = 0
+        while try await only(store).lastError == nil, steps < 10_000 {
+            clock.advance(by: 10)
+            steps += 1
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        transfer.duringTransfer.withLock { $0 = nil }
+        _ = await run.value
+        let job = try await only(store)
+        #expect(job.lastError?.code == "worker.window_deadline")
+        #expect(job.attempts == 1)
+        #expect(steps * 10 <= 600 + 60, "stopped at the limit, not when the lease ran out")
     }
 }

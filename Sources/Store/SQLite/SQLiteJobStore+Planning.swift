@@ -95,12 +95,13 @@ extension SQLiteJobStore {
                         WHEN ? = 0 THEN planned_until
                         WHEN planned_until IS NULL OR planned_until < ? THEN ?
                         ELSE planned_until END,
+                    skipped_hours = skipped_hours + ?,
                     updated_at = ?
                 WHERE source = ? AND domain = ?
                 """,
             arguments: [
                 base + Int64(plan.hourCount), plan.advancesWatermark ? 1 : 0,
-                plan.endHour.databaseSeconds, plan.endHour.databaseSeconds, seconds, plan.source, plan.domain,
+                plan.endHour.databaseSeconds, plan.endHour.databaseSeconds, plan.skippedHours, seconds, plan.source, plan.domain,
             ])
         return inserted
     }

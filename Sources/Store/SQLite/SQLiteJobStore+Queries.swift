@@ -70,7 +70,7 @@ extension SQLiteJobStore {
             let domains = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT source, domain, active, planned_until,
+                    SELECT source, domain, active, planned_until, skipped_hours,
                         (SELECT min(hour) FROM jobs j
                          WHERE j.source = d.source AND j.domain = d.domain AND j.state <> 'done') AS oldest_open
                     FROM domains d ORDER BY source, domain
@@ -83,7 +83,8 @@ extension SQLiteJobStore {
                     counts: countsByDomain["\(source)\u{0}\(domain)"] ?? StateCounts(),
                     oldestOpenHour: (row["oldest_open"] as Int64?).map(Date.init(unixSeconds:)),
                     plannedUntil: (row["planned_until"] as Int64?).map(Date.init(unixSeconds:)),
-                    settling: settlingByDomain["\(source)\u{0}\(domain)"] ?? SettleCounts())
+                    settling: settlingByDomain["\(source)\u{0}\(domain)"] ?? SettleCounts(),
+                    skippedHours: row["skipped_hours"])
             }
             let failures = try Row.fetchAll(
                 db,
@@ -99,7 +100,10 @@ extension SQLiteJobStore {
                     error: JobError(code: row["last_error_code"] ?? "unknown", message: row["last_error_message"] ?? ""),
                     failedAt: Date(unixSeconds: row["updated_at"]))
             }
-            return StatusReport(totals: totals, settling: settling, domains: domains, recentFailures: failures)
+            let outages = try Self.outageHistory(db, limit: 10)
+            return StatusReport(
+                totals: totals, settling: settling, domains: domains, recentFailures: failures,
+                dependencies: try Self.dependencyStates(db), recentOutages: outages.recent, outageCount: outages.count)
         }
     }
 

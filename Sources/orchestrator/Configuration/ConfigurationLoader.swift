@@ -113,6 +113,7 @@ enum ConfigurationLoader {
         workers.backoffBaseSeconds = values.int("workers.backoff_base_seconds", default: workers.backoffBaseSeconds)
         workers.backoffCapSeconds = values.int("workers.backoff_cap_seconds", default: workers.backoffCapSeconds)
         workers.leaseSeconds = values.int("workers.lease_seconds", default: workers.leaseSeconds)
+        workers.maxWindowMinutes = values.int("workers.max_window_minutes", default: workers.maxWindowMinutes)
         workers.spoolDirectory = values.string("workers.spool_directory", default: workers.spoolDirectory)
         configuration.workers = workers
 
@@ -170,6 +171,7 @@ enum ConfigurationLoader {
         require(configuration.workers.backoffBaseSeconds >= 1, "workers.backoff_base_seconds must be at least 1")
         require(configuration.workers.backoffCapSeconds >= configuration.workers.backoffBaseSeconds, "workers.backoff_cap_seconds must be at least workers.backoff_base_seconds")
         require(configuration.workers.leaseSeconds >= 3, "workers.lease_seconds must be at least 3")
+        require((1...10_080).contains(configuration.workers.maxWindowMinutes), "workers.max_window_minutes must be between 1 and 10080 (a week)")
         let sink = configuration.sink
         if sink.kind == .local {
             require(!sink.directory.isEmpty, "sink.directory must name a directory for sink.kind local")

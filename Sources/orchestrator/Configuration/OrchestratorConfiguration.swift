@@ -56,6 +56,8 @@ struct OrchestratorConfiguration: Sendable, CustomStringConvertible {
         var backoffCapSeconds = Int(RetryPolicy().maximumDelay)
         /// `workers.lease_seconds`: how long a lease lasts without a heartbeat.
         var leaseSeconds = Int(WindowPolicy().leaseDuration)
+        /// `workers.max_window_minutes`: the longest one window may run before it is stopped and retried.
+        var maxWindowMinutes = Int(WindowPolicy().maxWindowDuration / 60)
         /// `workers.spool_directory`: empty means `<database>.spool`.
         var spoolDirectory = ""
     }
@@ -127,7 +129,8 @@ struct OrchestratorConfiguration: Sendable, CustomStringConvertible {
                 maximumDelay: TimeInterval(workers.backoffCapSeconds),
                 publicationHorizon: TimeInterval(schedule.publicationHorizonMinutes * 60)),
             leaseDuration: TimeInterval(workers.leaseSeconds),
-            settleDelay: TimeInterval(schedule.settleHours * 3600))
+            settleDelay: TimeInterval(schedule.settleHours * 3600),
+            maxWindowDuration: TimeInterval(workers.maxWindowMinutes * 60))
     }
 
     var description: String {
