@@ -29,10 +29,10 @@ public protocol JobStore: Sendable {
     /// settled. On a reconcile pass the files not skipped count as replaced. False when the lease was lost.
     func complete(_ job: LeasedJob, files: [FileRecord], final: Bool, now: Date) async throws -> Bool
 
-    /// Sends every done, not yet final window whose hour started before `cutoff` back to `pending` for
-    /// its reconcile pass, attempts reset. Returns how many.
+    /// Sends every done, not yet final window whose hour started before `cutoff` and that was last done
+    /// before `doneBefore` back to `pending` for its reconcile pass, attempts reset. Returns how many.
     @discardableResult
-    func beginReconcilePasses(hoursBefore cutoff: Date, now: Date) async throws -> Int
+    func beginReconcilePasses(hoursBefore cutoff: Date, doneBefore: Date, now: Date) async throws -> Int
 
     /// Returns a leased window to `pending` until `runAt`. When `consumeAttempt` is false the lease is
     /// not counted (the source had not published the hour yet). False when the lease was lost.
@@ -70,4 +70,12 @@ public protocol JobStore: Sendable {
 
     /// Counts, per-domain progress and recent failures, read in one snapshot.
     func status(recentFailureLimit: Int) async throws -> StatusReport
+}
+
+extension JobStore {
+    /// `beginReconcilePasses(hoursBefore:doneBefore:now:)` for every window done before `now`.
+    @discardableResult
+    public func beginReconcilePasses(hoursBefore cutoff: Date, now: Date) async throws -> Int {
+        try await beginReconcilePasses(hoursBefore: cutoff, doneBefore: now, now: now)
+    }
 }

@@ -112,7 +112,8 @@ public final class SchedulerService: Service {
             logger.info("planned windows", metadata: ["plan.windows": "\(planned)", "plan.domains": "\(plans.count)"])
         }
         let reconciling = try await store.beginReconcilePasses(
-            hoursBefore: now.addingTimeInterval(-3600 - configuration.policy.settleDelay), now: now)
+            hoursBefore: now.addingTimeInterval(-3600 - configuration.policy.settleDelay),
+            doneBefore: now.addingTimeInterval(-configuration.policy.relistDelay), now: now)
         if reconciling > 0 {
             logger.info("windows settled; checking them against the source once more", metadata: ["reconcile.windows": "\(reconciling)"])
         }

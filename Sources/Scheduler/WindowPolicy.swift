@@ -12,6 +12,10 @@ public struct WindowPolicy: Sendable, Equatable {
     /// How long after its end an hour's packages are taken to have settled, in seconds: done windows
     /// are then checked once more against the source, and a window first copied later is final at once.
     public var settleDelay: TimeInterval
+    /// The least time between a window's copy and its reconcile pass, in seconds. It matters for a
+    /// window first copied after the settle time: one with packages is final at once, but an empty one is
+    /// final only when a second listing this much later agrees.
+    public var relistDelay: TimeInterval
     /// When a dependency counts as in an outage, and how it is probed then.
     public var outage: OutagePolicy
     /// The longest one window may run, in seconds: its lease is no longer renewed past this and the run
@@ -25,8 +29,9 @@ public struct WindowPolicy: Sendable, Equatable {
     /// Creates a policy; the defaults are the service's documented ones.
     public init(
         retry: RetryPolicy = RetryPolicy(), leaseDuration: TimeInterval = 120, settleDelay: TimeInterval = 24 * 3600,
-        outage: OutagePolicy = OutagePolicy(), maxWindowDuration: TimeInterval = 2 * 3600
+        outage: OutagePolicy = OutagePolicy(), maxWindowDuration: TimeInterval = 2 * 3600, relistDelay: TimeInterval = 3600
     ) {
+        self.relistDelay = relistDelay
         self.retry = retry
         self.leaseDuration = leaseDuration
         self.settleDelay = settleDelay

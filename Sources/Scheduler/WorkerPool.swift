@@ -292,7 +292,9 @@ public final class WorkerPool: Service {
         case .nothingPublished:
             switch configuration.policy.retry.publicationDecision(hour: job.window.hour, now: now) {
             case .empty:
-                if try await store.complete(job, files: [], final: isSettled(job, at: now), now: now) {
+                // An empty listing is final only on the reconcile pass: a second listing, made later,
+                // agrees. A listing that came back empty by mistake is thus looked at once more.
+                if try await store.complete(job, files: [], final: job.pass == .reconcile, now: now) {
                     logger.debug("window done: no traffic that hour", metadata: metadata)
                 }
             case .waitUntil(let instant):

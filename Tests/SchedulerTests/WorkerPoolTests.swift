@@ -199,4 +199,26 @@ struct WorkerPoolTests {
         #expect(job.attempts == 1)
         #expect(steps * 10 <= 600 + 60, "stopped at the limit, not when the lease ran out")
     }
+
+    @Test("an empty hour is final only when a second listing, an hour or more later, agrees")
+    func emptyHourFinalAfterSecondListing() async throws {
+        // Copied long after the settle time: a window with packages would be final at once.
+        let fixture = try await setUp(["a.example": .success(.nothingPublished)], at: hour(30))
+        let (store, pool, clock, transfer) = (fixture.store, fixture.pool, fixture.clock, fixture.transfer)
+        let scheduler = SchedulerService(
+            configuration: SchedulerConfiguration(
+                planner: WindowPlanner(lookbackHours: 0, availabilityDelay: 3600), domains: ["a.example"],
+                policy: WindowPolicy(settleDelay: 24 * 3600)),
+            store: store, source: ScriptedDomainSource(domains: ["a.example"]), clock: clock, logger: quietLogger)
+        await pool.runUntilIdle()
+        var job = try await only(store)
+        #expect(job.state == .done && job.fileCount == 0 && !job.final, "one empty listing proves nothing yet")
+        #expect(try await scheduler.tick().reconciling == 0, "the second listing waits")
+        clock.advance(by: 3600)
+        #expect(try await scheduler.tick().reconciling == 1)
+        await pool.runUntilIdle()
+        job = try #require(try await store.jobs(matching: JobFilter(until: hour(1)), limit: 1).first)
+        #expect(job.state == .done && job.final, "two listings an hour apart agree: final")
+        #expect(transfer.windowsRun.filter { $0.hour == hour(0) }.count == 2)
+    }
 }

@@ -32,7 +32,7 @@ extension SQLiteJobStore {
     }
 
     @discardableResult
-    public func beginReconcilePasses(hoursBefore cutoff: Date, now: Date) async throws -> Int {
+    public func beginReconcilePasses(hoursBefore cutoff: Date, doneBefore: Date, now: Date) async throws -> Int {
         try await pool.write { db in
             // New fair tags, as if the windows were planned now: their old tags are far behind the
             // queue's virtual time and would put the reconcile passes ahead of every current hour.
@@ -40,9 +40,9 @@ extension SQLiteJobStore {
             let settled = try Row.fetchAll(db, sql: """
                 SELECT jobs.id, jobs.source, jobs.domain, domains.fair_tag AS domain_tag
                 FROM jobs JOIN domains ON domains.source = jobs.source AND domains.domain = jobs.domain
-                WHERE jobs.state = 'done' AND jobs.final = 0 AND jobs.hour < ?
+                WHERE jobs.state = 'done' AND jobs.final = 0 AND jobs.hour < ? AND jobs.updated_at <= ?
                 ORDER BY jobs.source, jobs.domain, jobs.hour
-                """, arguments: [cutoff.databaseSeconds])
+                """, arguments: [cutoff.databaseSeconds, doneBefore.databaseSeconds])
             var lastTag: [String: (source: String, domain: String, tag: Int64)] = [:]
             let reopen = try db.cachedStatement(sql: """
                 UPDATE jobs SET state = 'pending', pass = 'reconcile', attempts = 0, run_at = ?, updated_at = ?, fair_tag = ?
