@@ -62,10 +62,25 @@ struct SimulateCDNCommand: AsyncParsableCommand {
     @Option(name: .customLong("publication-delay-minutes"), help: ArgumentHelp("Minutes after an hour ends before its package is listed.", valueName: "minutes"))
     var publicationDelayMinutes = 30
 
+    /// Periods in which part of the CDN fails every request.
+    @Option(
+        name: .customLong("outage"),
+        help: ArgumentHelp(
+            "A period in which every API call (api) or download (downloads) is answered 503, or downloads trickle a few bytes per second (trickle); repeatable.",
+            valueName: "kind@from/until"))
+    var outages: [String] = []
+
+    /// Fraction of (domain, hour) pairs without a package.
+    @Option(help: ArgumentHelp("Fraction of mainland (domain, hour) pairs with no package.", valueName: "fraction"))
+    var emptyHourRate = 0.1
+
     /// Rejects an unusable `--listen` or flag value with one line naming it.
     func validate() throws {
         _ = try address()
-        if let problem = simulatorConfiguration().validate() { throw ValidationError(problem) }
+        for outage in outages where SimulatedOutage(parsing: outage) == nil {
+            throw ValidationError("--outage must be KIND@FROM/UNTIL with KIND api, downloads or trickle and ISO 8601 instants, got '\(outage)'")
+        }
+        if let problem = try simulatorConfiguration().validate() { throw ValidationError(problem) }
     }
 
     /// Serves until SIGTERM or SIGINT, then shuts down gracefully.
@@ -73,7 +88,7 @@ struct SimulateCDNCommand: AsyncParsableCommand {
         let (host, port) = try address()
         let logger = Logger(label: "simulate-cdn")
         let simulator = CDNSimulator(
-            configuration: simulatorConfiguration(), host: host, port: port, logger: logger,
+            configuration: try simulatorConfiguration(), host: host, port: port, logger: logger,
             onListening: { url in
                 // Unbuffered write: a reader of the pipe sees the line at once.
                 FileHandle.standardOutput.write(Data("simulate-cdn listening on \(url.absoluteString)\n".utf8))
@@ -94,12 +109,13 @@ struct SimulateCDNCommand: AsyncParsableCommand {
         return (host, port)
     }
 
-    private func simulatorConfiguration() -> CDNSimulatorConfiguration {
+    private func simulatorConfiguration() throws -> CDNSimulatorConfiguration {
         CDNSimulatorConfiguration(
             domains: domains.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
             secretID: secretID, secretKey: secretKey, packageBytes: packageBytes,
             apiErrorRate: apiErrorRate, throttleRate: throttleRate, truncateRate: truncateRate, corruptRate: corruptRate,
             latency: .milliseconds(latencyMilliseconds), seed: seed,
-            publicationDelay: .seconds(publicationDelayMinutes * 60))
+            publicationDelay: .seconds(publicationDelayMinutes * 60), emptyHourRate: emptyHourRate,
+            outages: outages.compactMap(SimulatedOutage.init(parsing:)), clock: try CommandClock.make())
     }
 }

@@ -73,10 +73,13 @@ enum Binary {
     }
 
     /// Starts `orchestrator run --config FILE` in the background, its log going to `log` (emptied first).
-    static func startService(config: URL, log: URL) throws -> Process {
+    static func startService(config: URL, log: URL, environment: [String: String] = [:]) throws -> Process {
         let process = Process()
         process.executableURL = url
         process.arguments = ["run", "--config", config.path]
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
@@ -113,7 +116,10 @@ final class ServiceSandbox {
     deinit { try? FileManager.default.removeItem(at: directory) }
 
     /// Writes the configuration file. `extra` lines are appended under the given sections.
-    func writeConfig(endpoint: URL, domains: [String], lookbackHours: Int, concurrency: Int = 2, maxAttempts: Int = 8, leaseSeconds: Int = 10) throws {
+    func writeConfig(
+        endpoint: URL, domains: [String], lookbackHours: Int, concurrency: Int = 2, maxAttempts: Int = 8, leaseSeconds: Int = 10,
+        tickSeconds: Int = 1
+    ) throws {
         let text = """
             database: ./state/orchestrator.sqlite
             cdn:
@@ -122,7 +128,7 @@ final class ServiceSandbox {
               secret_key: simulator-secret-key
               domains: [\(domains.joined(separator: ", "))]
             schedule:
-              tick_seconds: 1
+              tick_seconds: \(tickSeconds)
               lookback_hours: \(lookbackHours)
               availability_delay_minutes: 60
               publication_horizon_minutes: 60
@@ -144,8 +150,8 @@ final class ServiceSandbox {
 
     /// Starts `orchestrator run` on this sandbox's configuration and waits until it logs that it is
     /// ready (database open and migrated), failing early if it exits first.
-    func startServiceWhenReady(timeout: TimeInterval = 30) async throws -> Process {
-        let service = try Binary.startService(config: config, log: log)
+    func startServiceWhenReady(timeout: TimeInterval = 30, environment: [String: String] = [:]) async throws -> Process {
+        let service = try Binary.startService(config: config, log: log, environment: environment)
         try await waitUntilReady(service, timeout: timeout)
         return service
     }

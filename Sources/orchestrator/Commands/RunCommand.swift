@@ -15,7 +15,7 @@ struct RunCommand: AsyncParsableCommand {
         let configuration = try await ConfigurationLoader.load(path: try ConfigFileLocator.locate(config, acceptsDatabase: false))
         let logger = LogSetup.makeLogger(level: configuration.logLevel)
         logger.info("starting", metadata: ["service.configuration": "\(configuration)"])
-        let assembly = try await ServiceAssembly.make(configuration: configuration, logger: logger)
+        let assembly = try await ServiceAssembly.make(configuration: configuration, clock: try CommandClock.make(logger: logger), logger: logger)
         // The database is open and current, and a crashed predecessor's leftovers are cleared: other
         // processes may use the database from here on (the end-to-end tests wait for this line).
         logger.info("service ready", metadata: ["database.path": "\(configuration.database)"])

@@ -20,7 +20,7 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         let store = try await storeOptions.openStore(fallingBackToDemo: true)
         let report = try await store.status(recentFailureLimit: failures)
-        let now = SystemWallClock().now
+        let now = try CommandClock.make().now
         if json {
             print(try StatusFormatter.json(report, database: store.path, now: now))
         } else {
