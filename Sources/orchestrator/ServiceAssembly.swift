@@ -23,6 +23,8 @@ struct ServiceAssembly {
     let workerPool: WorkerPool
     /// Maintenance of the object store (stale multipart uploads), when the sink is one.
     let maintenance: PeriodicService?
+    /// This process's hold on the database and the spool, for as long as the assembly lives.
+    let instanceLock: InstanceLock
 
     /// The services in start order.
     var services: [any Service] { [scheduler, workerPool] + (maintenance.map { [$0] } ?? []) }
@@ -48,6 +50,10 @@ struct ServiceAssembly {
             let keyTemplate = try KeyTemplate(configuration.sink.keyTemplate)
             let downloader = PackageDownloader(httpClient: downloadClient, spoolDirectory: configuration.resolvedSpoolDirectory, logger: logger)
             try FileManager.default.createDirectory(atPath: configuration.resolvedSpoolDirectory, withIntermediateDirectories: true)
+            // Before anything is cleared: the spool's leftovers and the leases are a predecessor's only
+            // when no other service is running on this database and spool.
+            let instanceLock = try InstanceLock.acquire(
+                database: configuration.database, spoolDirectory: configuration.resolvedSpoolDirectory, now: clock.now)
             try downloader.removeLeftovers()
             let sink: any ObjectSink
             var maintenance: PeriodicService?
@@ -80,8 +86,10 @@ struct ServiceAssembly {
             let workerPool = WorkerPool(
                 configuration: WorkerPoolConfiguration(concurrency: configuration.workers.concurrency, policy: policy),
                 store: store, transfer: transfer, clock: clock, logger: logger, health: health)
-            try await LeaseOwner.releaseLeasesOfDeadProcesses(store: store, policy: policy, now: clock.now, logger: logger)
-            return ServiceAssembly(store: store, httpClient: httpClient, downloadClient: downloadClient, scheduler: scheduler, workerPool: workerPool, maintenance: maintenance)
+            try await LeaseOwner.releaseLeasesOfPredecessors(store: store, policy: policy, now: clock.now, logger: logger)
+            return ServiceAssembly(
+                store: store, httpClient: httpClient, downloadClient: downloadClient, scheduler: scheduler, workerPool: workerPool,
+                maintenance: maintenance, instanceLock: instanceLock)
         } catch {
             try? await httpClient.shutdown()
             try? await downloadClient.shutdown()
