@@ -44,9 +44,11 @@ struct ServiceAssembly {
                     credentials: TencentCredentials(secretID: configuration.cdn.secretID, secretKey: configuration.cdn.secretKey, token: configuration.cdn.token),
                     area: configuration.cdn.area,
                     requestsPerSecond: configuration.cdn.requestsPerSecond),
-                httpClient: httpClient, logger: logger, clock: clock)
+                httpClient: httpClient, logger: logger, clock: clock, deadlineClock: clock)
             let keyTemplate = try KeyTemplate(configuration.sink.keyTemplate)
-            let downloader = PackageDownloader(httpClient: downloadClient, spoolDirectory: configuration.resolvedSpoolDirectory, logger: logger)
+            let downloader = PackageDownloader(
+                httpClient: downloadClient, spoolDirectory: configuration.resolvedSpoolDirectory, logger: logger,
+                limits: configuration.download.limits, clock: clock)
             try FileManager.default.createDirectory(atPath: configuration.resolvedSpoolDirectory, withIntermediateDirectories: true)
             try downloader.removeLeftovers()
             let sink: any ObjectSink
