@@ -69,6 +69,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                // `NIOThreadPool`: the sinks' blocking file reads, copies and fsyncs run there.
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .target(

@@ -29,8 +29,9 @@ package struct FileIOError: Error, CustomStringConvertible {
 /// The few blocking POSIX file calls the spool and the local sink need: exclusive creation, full
 /// writes, reads, fsync of files and directories, atomic rename. EINTR is retried everywhere.
 ///
-/// Blocking: callers run them on the task that owns the transfer; a local disk answers in microseconds,
-/// except `synchronize`, which waits for the device.
+/// Blocking: a local disk answers in microseconds, except `synchronize`, which waits for the device. The
+/// sinks' whole-file work (reads, copies, fsyncs, part digests) runs on NIO's blocking-I/O pool; the
+/// download writes each received chunk on its own task, one chunk at a time.
 package enum FileIO {
     /// Creates `path` for writing; fails if it exists (`O_EXCL`), so a random name never clobbers.
     package static func createExclusive(_ path: String, mode: mode_t) throws(FileIOError) -> Int32 {

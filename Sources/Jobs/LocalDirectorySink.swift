@@ -1,6 +1,7 @@
 import Core
 import Crypto
 import Foundation
+import NIOPosix
 
 /// A sink that keeps objects as files under a directory: the key `a/b/c.gz` is the file
 /// `<directory>/a/b/c.gz`.
@@ -15,7 +16,10 @@ import Foundation
 /// temporary file (`.<name>.tmp-<random>`), which `removeLeftovers` would delete; other keys throw
 /// `sink.invalid_key` (permanent). File system failures throw `sink.io` (retryable).
 ///
-/// The calls block their task while the disk works, which a local disk makes short.
+/// The file work (reads, the copy, the fsyncs) runs on NIO's pool for blocking I/O
+/// (`NIOThreadPool.singleton`), so a slow disk holds one of its threads, never one of the few threads of
+/// Swift's cooperative pool that every other task of the process needs. A call cancelled while its work
+/// waits for a thread throws `CancellationError`; work already started runs to its end.
 public struct LocalDirectorySink: ObjectSink {
     /// The root directory, absolute.
     public let directory: String
@@ -46,6 +50,38 @@ public struct LocalDirectorySink: ObjectSink {
     /// The size, CRC64 and MD5 of the file under `key` (read in full), or nil when there is none.
     public func existingObject(at key: String) async throws -> StoredObject? {
         let path = try path(forKey: key)
+        return try await NIOThreadPool.singleton.runIfActive { try Self.digestsOfFile(at: path, key: key) }
+    }
+
+    /// Copies `file` to `key` atomically (see the type's documentation); `file` is left in place.
+    public func store(_ file: SpooledFile, at key: String) async throws {
+        let target = try path(forKey: key)
+        try await NIOThreadPool.singleton.runIfActive { try Self.copy(file, to: target, key: key) }
+    }
+
+    /// Deletes the temporary files a crash left anywhere under the directory; returns how many.
+    ///
+    /// Call at start-up, before any `store`: it would delete a running store's temporary file.
+    @discardableResult
+    public func removeLeftovers() throws -> Int {
+        guard let walker = FileManager.default.enumerator(atPath: directory) else {
+            throw TransferError.retryable("sink.io", "cannot list the sink directory \(directory)")
+        }
+        var removed = 0
+        while let relative = walker.nextObject() as? String {
+            let name = relative.split(separator: "/").last ?? Substring(relative)
+            if Self.isTemporaryName(name) {
+                FileIO.removeIfPresent(directory + "/" + relative)
+                removed += 1
+            }
+        }
+        return removed
+    }
+
+    // MARK: - Implementation
+
+    /// The size, CRC64 and MD5 of the file at `path`, nil when there is none. Blocking.
+    private static func digestsOfFile(at path: String, key: String) throws(TransferError) -> StoredObject? {
         do {
             guard try FileIO.regularFileSize(path) != nil, let descriptor = try FileIO.openForReading(path) else {
                 return nil
@@ -63,9 +99,8 @@ public struct LocalDirectorySink: ObjectSink {
         }
     }
 
-    /// Copies `file` to `key` atomically (see the type's documentation); `file` is left in place.
-    public func store(_ file: SpooledFile, at key: String) async throws {
-        let target = try path(forKey: key)
+    /// Copies `file` to `target` through a temporary file, checks, fsyncs and renames it. Blocking.
+    private static func copy(_ file: SpooledFile, to target: String, key: String) throws(TransferError) {
         let parent = FileIO.parent(of: target)
         let name = target[target.index(after: target.lastIndex(of: "/") ?? target.startIndex)...]
         let temporary = parent + "/." + name + ".tmp-" + FileIO.randomName()
@@ -103,27 +138,6 @@ public struct LocalDirectorySink: ObjectSink {
         }
         if let source { try? FileIO.closeDescriptor(source, path: file.path) }
     }
-
-    /// Deletes the temporary files a crash left anywhere under the directory; returns how many.
-    ///
-    /// Call at start-up, before any `store`: it would delete a running store's temporary file.
-    @discardableResult
-    public func removeLeftovers() throws -> Int {
-        guard let walker = FileManager.default.enumerator(atPath: directory) else {
-            throw TransferError.retryable("sink.io", "cannot list the sink directory \(directory)")
-        }
-        var removed = 0
-        while let relative = walker.nextObject() as? String {
-            let name = relative.split(separator: "/").last ?? Substring(relative)
-            if Self.isTemporaryName(name) {
-                FileIO.removeIfPresent(directory + "/" + relative)
-                removed += 1
-            }
-        }
-        return removed
-    }
-
-    // MARK: - Implementation
 
     /// Whether `name` is one of this sink's temporary file names: `.<name>.tmp-<32 hex digits>`.
     private static func isTemporaryName(_ name: Substring) -> Bool {

@@ -57,7 +57,7 @@ extension ObjectStoreSink {
         for number in 1...plan.partCount {
             try Task.checkCancellation()
             let range = plan.range(ofPart: number)
-            partMD5s.append(try Self.digests(ofFileAt: file.path, offset: range.offset, length: range.length, key: key).md5Hex)
+            partMD5s.append(try await Self.digests(ofFileAt: file.path, offset: range.offset, length: range.length, key: key).md5Hex)
         }
         return MultipartPlan.multipartETag(partMD5s: partMD5s) == etag
     }
@@ -177,7 +177,7 @@ extension ObjectStoreSink {
         _ number: Int, of file: SpooledFile, at key: String, uploadID: String, plan: MultipartPlan
     ) async throws -> UploadedPart {
         let range = plan.range(ofPart: number)
-        let digests = try Self.digests(ofFileAt: file.path, offset: range.offset, length: range.length, key: key)
+        let digests = try await Self.digests(ofFileAt: file.path, offset: range.offset, length: range.length, key: key)
         let result = try await client.uploadPart(
             key: key, uploadID: uploadID, partNumber: number, filePath: file.path, offset: range.offset,
             length: range.length, contentMD5: digests.md5)

@@ -1,5 +1,6 @@
 import Core
 import Crypto
+import NIOPosix
 
 #if canImport(Glibc)
 import Glibc
@@ -23,10 +24,19 @@ extension ObjectStoreSink {
 
     /// Reads `length` bytes of the file at `path` from `offset` in 1 MiB chunks and digests them.
     ///
-    /// Blocking, like the spool and the local sink: a part of a few MiB from the page cache takes
-    /// milliseconds. Throws the retryable `sink.spool_missing` when the file is gone and `sink.io` when
-    /// it cannot be read or is shorter than the range.
-    static func digests(ofFileAt path: String, offset: Int64, length: Int64, key: String) throws(TransferError) -> RangeDigests {
+    /// The reading runs on NIO's pool for blocking I/O (`NIOThreadPool.singleton`): a part is several
+    /// MiB, and a file evicted from the page cache or a busy disk would otherwise hold a thread of the
+    /// cooperative pool for as long. Throws the retryable `sink.spool_missing` when the file is gone,
+    /// `sink.io` when it cannot be read or is shorter than the range, and `CancellationError` when the
+    /// task is cancelled before the reading starts.
+    static func digests(ofFileAt path: String, offset: Int64, length: Int64, key: String) async throws -> RangeDigests {
+        try await NIOThreadPool.singleton.runIfActive {
+            try blockingDigests(ofFileAt: path, offset: offset, length: length, key: key)
+        }
+    }
+
+    /// `digests(ofFileAt:offset:length:key:)` on the calling thread, which it blocks.
+    private static func blockingDigests(ofFileAt path: String, offset: Int64, length: Int64, key: String) throws(TransferError) -> RangeDigests {
         let descriptor: Int32
         do {
             guard let opened = try FileIO.openForReading(path) else {

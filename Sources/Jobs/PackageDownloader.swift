@@ -15,14 +15,22 @@ import NIOCore
 /// the device would protect nothing (it cost about a second per GiB). On any failure the partial file is
 /// deleted.
 ///
+/// Every download is bounded (`limits`): it must be over within `timeout` of sending the request, body
+/// included, and its body must average at least `minimumBytesPerSecond` over every `stallWindow`, so a
+/// link that answers its headers and then trickles bytes cannot hold the window's lease for ever. No
+/// byte past the announced length (`Content-Length`, else the listing's `FileSize`) is written: the
+/// download stops there.
+///
 /// Error codes (`TransferError`), all retryable because a fresh listing brings a fresh link and a fresh
 /// copy; the job's attempt limit ends a package that stays broken:
 /// - `download.http_status`: not 200. 403/404 on a package link usually means the link expired.
 /// - `download.truncated`: the body ended before `Content-Length` bytes.
 /// - `download.size_mismatch`: the length differs from `Content-Length` or from `LogPackage.announcedSize`
-///   (a listing taken before the package last grew).
+///   (a listing taken before the package last grew), or the body goes on past the announced length.
 /// - `download.corrupt_gzip`: not complete, intact gzip (see `GzipVerifier`).
-/// - `download.network`: connection failures and timeouts.
+/// - `download.timeout`: the body was still arriving at the total deadline (`limits.timeout`).
+/// - `download.stalled`: the body arrived slower than `limits.minimumBytesPerSecond` over a window.
+/// - `download.network`: connection failures, and no response head before the deadline.
 /// - `download.spool`: the spool file could not be written (disk full, permissions).
 ///
 /// One exception is permanent: `download.invalid_url`, a link that is not an http(s) URL.
@@ -32,16 +40,42 @@ public struct PackageDownloader: Sendable {
     public let httpClient: HTTPClient
     /// Where `.part` files are written; created (0700) when missing.
     public let spoolDirectory: String
-    /// The whole download, body included, must finish within this time.
-    public let timeout: Duration
+    /// The total deadline and the rate floor of each download.
+    public let limits: TransferLimits
+    /// Times the deadline and the rate windows.
+    private let clock: any WallClock
     private let logger: Logger
 
+    /// An hour per package: a package of a few GiB fits at a few MB/s, and one that takes longer than
+    /// the hour it covers would leave the archive behind anyway. The floor is 1 KiB/s over a minute: a
+    /// working link, however slow, delivers far more, while a stalled one is caught in a minute instead
+    /// of an hour.
+    public static let defaultLimits = TransferLimits(timeout: .seconds(3600), minimumBytesPerSecond: 1024, stallWindow: .seconds(60))
+
+    /// The longest one download can take, from sending the request to the last byte: the bound the
+    /// worker pool can rely on for a window's downloads.
+    public var timeout: Duration { limits.timeout }
+
     /// Creates a downloader; nothing is touched until the first call.
-    public init(httpClient: HTTPClient, spoolDirectory: String, logger: Logger, timeout: Duration = .seconds(600)) {
+    ///
+    /// - Parameter clock: times the deadline and the rate windows; a clock that advances on sleep would
+    ///   time every download out at once.
+    public init(
+        httpClient: HTTPClient, spoolDirectory: String, logger: Logger,
+        limits: TransferLimits = PackageDownloader.defaultLimits, clock: any WallClock = SystemWallClock()
+    ) {
         self.httpClient = httpClient
         self.spoolDirectory = spoolDirectory
         self.logger = logger
-        self.timeout = timeout
+        self.limits = limits
+        self.clock = clock
+    }
+
+    /// Creates a downloader with the total deadline `timeout` and the default rate floor.
+    public init(httpClient: HTTPClient, spoolDirectory: String, logger: Logger, timeout: Duration) {
+        var limits = Self.defaultLimits
+        limits.timeout = timeout
+        self.init(httpClient: httpClient, spoolDirectory: spoolDirectory, logger: logger, limits: limits)
     }
 
     /// Streams `package` to a new spool file and returns it with its digests.
@@ -115,12 +149,14 @@ public struct PackageDownloader: Sendable {
 
     // MARK: - Implementation
 
-    /// Fetches `package`, writing the body to `descriptor` and checking it.
+    /// Fetches `package`, writing the body to `descriptor` and checking it, within `limits`.
     private func receive(_ package: LogPackage, into descriptor: Int32, path: String) async throws -> SpooledFile {
         var request = HTTPClientRequest(url: package.url)
         request.method = .GET
-        // No logger passed on purpose: AsyncHTTPClient's logs could carry the signed query.
-        let response = try await httpClient.execute(request, timeout: .nanoseconds(timeout.saturatingNanoseconds))
+        let startedAt = clock.now
+        // No logger passed on purpose: AsyncHTTPClient's logs could carry the signed query. Its deadline
+        // ends with the response head; the watchdog below carries the same one through the body.
+        let response = try await httpClient.execute(request, timeout: .nanoseconds(limits.timeout.saturatingNanoseconds))
         guard response.status == .ok else {
             let status = Int(response.status.code)
             let hint = status == 403 || status == 404 ? " (the link has probably expired; list again)" : ""
@@ -132,10 +168,34 @@ public struct PackageDownloader: Sendable {
         if let contentLength, let announced = package.announcedSize, contentLength != announced {
             throw Self.sizeMismatch(package, "Content-Length is \(contentLength) but the listing said \(announced)")
         }
+        do {
+            return try await TransferWatchdog(limits: limits, clock: clock).watch(startedAt: startedAt) { progress in
+                try await Self.readBody(response.body, of: package, contentLength: contentLength, into: descriptor, path: path, progress: progress)
+            }
+        } catch let exceeded as TransferLimitExceeded {
+            switch exceeded {
+            case .deadline:
+                throw TransferError.unavailable("download.timeout", "package \(package.name) \(exceeded)")
+            case .stalled:
+                // A link that stalls is the CDN's downloads being unwell: several in a row are an outage.
+                throw TransferError.unavailable(
+                    "download.stalled", "package \(package.name) stalled: \(exceeded) (download.min_bytes_per_second)")
+            }
+        }
+    }
 
+    /// Streams `body` to `descriptor`, digesting and verifying it and counting it into `progress`.
+    ///
+    /// A chunk that would take the file past the announced length is not written: the download fails
+    /// there, without waiting for the rest.
+    private static func readBody(
+        _ body: HTTPClientResponse.Body, of package: LogPackage, contentLength: Int64?, into descriptor: Int32, path: String,
+        progress: TransferProgress
+    ) async throws -> SpooledFile {
+        let announced = contentLength ?? package.announcedSize
         var digests = StreamingDigests()
         var verifier = try GzipVerifier()
-        var iterator = response.body.makeAsyncIterator()
+        var iterator = body.makeAsyncIterator()
         while true {
             let next: ByteBuffer?
             do {
@@ -144,14 +204,16 @@ public struct PackageDownloader: Sendable {
                 throw Self.bodyFailure(error, package: package, received: digests.byteCount, expected: contentLength)
             }
             guard let buffer = next else { break }
+            if let announced, digests.byteCount + Int64(buffer.readableBytes) > announced {
+                let source = contentLength != nil ? "its Content-Length" : "the listing's size"
+                throw Self.sizeMismatch(package, "the body goes on past \(source) of \(announced) bytes")
+            }
             try buffer.withUnsafeReadableBytes { bytes in
                 try FileIO.writeAll(descriptor, bytes, path: path)
                 digests.update(bytes)
                 try verifier.update(bytes)
             }
-            if let contentLength, digests.byteCount > contentLength {
-                throw Self.sizeMismatch(package, "the body is longer than its Content-Length \(contentLength)")
-            }
+            progress.add(buffer.readableBytes)
         }
 
         let received = digests.byteCount

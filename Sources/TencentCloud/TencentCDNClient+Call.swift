@@ -82,14 +82,30 @@ extension TencentCDNClient {
 
         let status: Int
         let answer: ByteBuffer
+        let startedAt = deadlineClock.now
         do {
+            // The client's deadline ends with the response head; the watchdog carries it through the body.
             let response = try await httpClient.execute(request, timeout: .nanoseconds(configuration.requestTimeout.saturatingNanoseconds))
             status = Int(response.status.code)
-            answer = try await response.body.collect(upTo: Self.maxResponseBytes)
+            answer = try await TransferWatchdog(limits: configuration.transferLimits, clock: deadlineClock).watch(startedAt: startedAt) { progress in
+                try await Self.collect(response.body, upTo: Self.maxResponseBytes, progress: progress)
+            }
         } catch {
             throw transportError(error, action: action, endpoint: endpoint)
         }
         return try decode(answer, status: status, action: action, domain: domain, logger: logger)
+    }
+
+    /// The whole of `body`, counted into `progress` as it arrives; throws `NIOTooManyBytesError` past
+    /// `maxBytes`.
+    private static func collect(_ body: HTTPClientResponse.Body, upTo maxBytes: Int, progress: TransferProgress) async throws -> ByteBuffer {
+        var answer = ByteBuffer()
+        for try await chunk in body {
+            guard answer.readableBytes + chunk.readableBytes <= maxBytes else { throw NIOTooManyBytesError(maxBytes: maxBytes) }
+            answer.writeImmutableBuffer(chunk)
+            progress.add(chunk.readableBytes)
+        }
+        return answer
     }
 
     /// Checks the HTTP status, then decodes the envelope and classifies an API error.
@@ -133,12 +149,21 @@ extension TencentCDNClient {
     /// Classifies a failure to get an answer at all: retryable, unless the task was cancelled.
     private func transportError(_ error: any Error, action: String, endpoint: TencentEndpoint) -> any Error {
         if error is CancellationError || Task.isCancelled { return CancellationError() }
+        if let exceeded = error as? TransferLimitExceeded, case .stalled = exceeded {
+            return TencentCloudError.unavailable(
+                "cdn.stalled", "the answer from \(endpoint.url) to \(action) stalled: \(exceeded); check the network")
+        }
         if let error = error as? HTTPClientError,
            error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout
         {
             return TencentCloudError.unavailable(
                 "cdn.timeout",
                 "no answer from \(endpoint.url) to \(action) within \(configuration.requestTimeout): check the network")
+        }
+        if let exceeded = error as? TransferLimitExceeded, case .deadline = exceeded {
+            return TencentCloudError.unavailable(
+                "cdn.timeout",
+                "the answer from \(endpoint.url) to \(action) \(exceeded): check the network")
         }
         if error is NIOTooManyBytesError {
             return TencentCloudError.retryable(

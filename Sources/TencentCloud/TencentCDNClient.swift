@@ -9,7 +9,9 @@ import Logging
 ///
 /// All calls of one instance share one client-side rate limit (`requestsPerSecond`); throttling answers
 /// (`RequestLimitExceeded*`) are retried a few times after a short jittered delay. Every failure is a
-/// `TencentCloudError` classified retryable or permanent. Thread-safe: every stored property is immutable
+/// `TencentCloudError` classified retryable or permanent. Each request is bounded as a whole, answer
+/// included (`requestTimeout`), and an answer that trickles in below the rate floor is abandoned
+/// (`cdn.stalled`). Thread-safe: every stored property is immutable
 /// and `Sendable`, and the rate limiter is an actor.
 public final class TencentCDNClient: LogSource {
     /// The configuration the client was created with.
@@ -27,6 +29,8 @@ public final class TencentCDNClient: LogSource {
     let rateLimiter: RateLimiter
     /// The time signed into each request (`X-TC-Timestamp`), and the pacing of retries.
     let clock: any WallClock
+    /// Times each request's total deadline and the rate windows of its answer.
+    let deadlineClock: any WallClock
 
     /// The `source` of Tencent CDN windows in the job table.
     public static let sourceName = "tencent-cdn"
@@ -48,11 +52,16 @@ public final class TencentCDNClient: LogSource {
     ///   - clock: the time signed into each request, and the pacing of the rate limiter and the
     ///     throttling retries. Tencent rejects a timestamp more than five minutes off, so only a test that
     ///     also moves the server's clock passes anything but the system clock.
+    ///   - deadlineClock: times each request's deadline and the rate floor of its answer
+    ///     (`TencentCDNConfiguration.requestTimeout`, `minimumBytesPerSecond`). Kept apart from `clock`
+    ///     so that a test whose clock advances on sleep (instant rate limiting and retries) does not
+    ///     time every answer out at once.
     public init(
         configuration: TencentCDNConfiguration, httpClient: HTTPClient, logger: Logger,
-        clock: any WallClock = SystemWallClock()
+        clock: any WallClock = SystemWallClock(), deadlineClock: any WallClock = SystemWallClock()
     ) {
         self.clock = clock
+        self.deadlineClock = deadlineClock
         self.configuration = configuration
         self.endpoint = TencentEndpoint(configuration.endpoint)
         self.signer = TC3Signer(credentials: configuration.credentials, service: "cdn")

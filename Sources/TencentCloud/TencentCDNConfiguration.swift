@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// How to reach the Tencent CDN API 3.0 (the `cdn.*` configuration keys).
@@ -14,8 +15,13 @@ public struct TencentCDNConfiguration: Sendable {
     public var requestsPerSecond: Double
     /// Entries per page (`Limit`); clamped to 1...1000, the API's maximum.
     public var pageSize: Int
-    /// The time one HTTP request may take, from connecting to the last byte of the response.
+    /// The time one HTTP request may take, from sending it to the last byte of the response body.
     public var requestTimeout: Duration
+    /// The least an answer's body must average, in bytes per second, over every `stallWindow`; 0 turns
+    /// the check off.
+    public var minimumBytesPerSecond: Int
+    /// The span the answer's rate is measured over.
+    public var stallWindow: Duration
 
     /// Tencent's public API endpoint.
     public static let defaultEndpoint = "https://cdn.tencentcloudapi.com"
@@ -23,6 +29,14 @@ public struct TencentCDNConfiguration: Sendable {
     public static let defaultArea = "global"
     /// Tencent's per-API limit.
     public static let defaultRequestsPerSecond = 20.0
+    /// An answer is a few hundred KiB at most and comes in well under a second; 30 s leaves room for a
+    /// slow link without letting a stuck call hold its window for long.
+    public static let defaultRequestTimeout = Duration.seconds(30)
+    /// 1 KiB/s, as for package downloads: a working link delivers far more.
+    public static let defaultMinimumBytesPerSecond = 1024
+    /// Shorter than for downloads (a minute), which `requestTimeout` would always cut first: a trickling
+    /// answer is told as stalled after 10 s rather than as timed out.
+    public static let defaultStallWindow = Duration.seconds(10)
 
     /// Creates a configuration; every parameter but the credentials has a documented default.
     public init(
@@ -31,7 +45,9 @@ public struct TencentCDNConfiguration: Sendable {
         area: String = TencentCDNConfiguration.defaultArea,
         requestsPerSecond: Double = TencentCDNConfiguration.defaultRequestsPerSecond,
         pageSize: Int = 1000,
-        requestTimeout: Duration = .seconds(30)
+        requestTimeout: Duration = TencentCDNConfiguration.defaultRequestTimeout,
+        minimumBytesPerSecond: Int = TencentCDNConfiguration.defaultMinimumBytesPerSecond,
+        stallWindow: Duration = TencentCDNConfiguration.defaultStallWindow
     ) {
         self.endpoint = endpoint
         self.credentials = credentials
@@ -39,10 +55,17 @@ public struct TencentCDNConfiguration: Sendable {
         self.requestsPerSecond = requestsPerSecond
         self.pageSize = pageSize
         self.requestTimeout = requestTimeout
+        self.minimumBytesPerSecond = minimumBytesPerSecond
+        self.stallWindow = stallWindow
     }
 
     /// `pageSize` clamped to what the API accepts.
     var effectivePageSize: Int { min(max(pageSize, 1), 1000) }
+
+    /// The bounds of each request: `requestTimeout` in all, the rate floor on the answer's body.
+    var transferLimits: TransferLimits {
+        TransferLimits(timeout: requestTimeout, minimumBytesPerSecond: minimumBytesPerSecond, stallWindow: stallWindow)
+    }
 }
 
 /// The parts of an endpoint URL a request needs.

@@ -46,9 +46,11 @@ struct ServiceAssembly {
                     credentials: TencentCredentials(secretID: configuration.cdn.secretID, secretKey: configuration.cdn.secretKey, token: configuration.cdn.token),
                     area: configuration.cdn.area,
                     requestsPerSecond: configuration.cdn.requestsPerSecond),
-                httpClient: httpClient, logger: logger, clock: clock)
+                httpClient: httpClient, logger: logger, clock: clock, deadlineClock: clock)
             let keyTemplate = try KeyTemplate(configuration.sink.keyTemplate)
-            let downloader = PackageDownloader(httpClient: downloadClient, spoolDirectory: configuration.resolvedSpoolDirectory, logger: logger)
+            let downloader = PackageDownloader(
+                httpClient: downloadClient, spoolDirectory: configuration.resolvedSpoolDirectory, logger: logger,
+                limits: configuration.download.limits, clock: clock)
             try FileManager.default.createDirectory(atPath: configuration.resolvedSpoolDirectory, withIntermediateDirectories: true)
             // Before anything is cleared: the spool's leftovers and the leases are a predecessor's only
             // when no other service is running on this database and spool.

@@ -46,8 +46,11 @@ final class CannedTencentServer: Sendable {
     /// - Parameters:
     ///   - holdUntil: when given, every answer waits until this stream ends (to test timeouts).
     ///   - location: a `Location` header for every answer (to answer with a redirect).
+    ///   - trickle: when given, every answer's body is sent one byte at a time with this pause after each
+    ///     (headers at once, with the full `Content-Length`).
     static func serve<Result: Sendable>(
         _ responder: @escaping Responder, holdUntil: AsyncStream<Void>? = nil, location: String? = nil,
+        trickle: Duration? = nil,
         _ body: (_ endpoint: String, _ server: CannedTencentServer) async throws -> Result
     ) async throws -> Result {
         let server = CannedTencentServer()
@@ -65,9 +68,19 @@ final class CannedTencentServer: Sendable {
             let (status, json) = responder(recorded, index)
             var answerHeaders: HTTPFields = [.contentType: "application/json"]
             if let location { answerHeaders[.location] = location }
-            return Response(
-                status: .init(code: status), headers: answerHeaders,
-                body: .init(byteBuffer: ByteBuffer(string: json)))
+            let answer = ByteBuffer(string: json)
+            if let trickle {
+                return Response(
+                    status: .init(code: status), headers: answerHeaders,
+                    body: ResponseBody(contentLength: answer.readableBytes) { writer in
+                        for byte in answer.readableBytesView {
+                            try await writer.write(ByteBuffer(bytes: [byte]))
+                            try await Task.sleep(for: trickle)
+                        }
+                        try await writer.finish(nil)
+                    })
+            }
+            return Response(status: .init(code: status), headers: answerHeaders, body: .init(byteBuffer: answer))
         }
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         var quiet = Logger(label: "canned-tencent-server")

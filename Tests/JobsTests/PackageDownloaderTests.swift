@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Core
 import Crypto
 import Foundation
 import Hummingbird
@@ -89,6 +90,66 @@ import Testing
         }
     }
 
+    @Test(.timeLimit(.minutes(1)))
+    func abandonsABodyThatTricklesBelowTheFloorAsStalled() async throws {
+        // 16 bytes every 50 ms is at most 320 B/s, far below the floor however loaded the machine.
+        let limits = TransferLimits(timeout: .seconds(30), minimumBytesPerSecond: 1000, stallWindow: .milliseconds(500))
+        try await withDownloadServer(limits: limits) { downloader, base in
+            let started = ContinuousClock.now
+            let error = await #expect(throws: TransferError.self) {
+                try await downloader.download(testPackage(base + "/trickle", size: Int64(Self.payload.count)))
+            }
+            #expect(error?.code == "download.stalled")
+            #expect(error?.isRetryable == true)
+            let message = error?.message ?? ""
+            #expect(message.contains("below the floor of 1000 B/s"), "\(message)")
+            #expect(ContinuousClock.now - started < .seconds(20), "stopped by the floor, long before the deadline")
+            let left = try FileManager.default.contentsOfDirectory(atPath: downloader.spoolDirectory)
+            #expect(left.isEmpty)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func endsABodyStillArrivingAtTheTotalDeadline() async throws {
+        // No floor: only the total deadline, which must cover the body and not just the headers.
+        let limits = TransferLimits(timeout: .seconds(1), minimumBytesPerSecond: 0)
+        try await withDownloadServer(limits: limits) { downloader, base in
+            let error = await #expect(throws: TransferError.self) {
+                try await downloader.download(testPackage(base + "/trickle", size: nil))
+            }
+            #expect(error?.code == "download.timeout")
+            #expect(error?.isRetryable == true)
+            let message = error?.message ?? ""
+            #expect(message.contains("did not finish within 1 s"), "\(message)")
+            let left = try FileManager.default.contentsOfDirectory(atPath: downloader.spoolDirectory)
+            #expect(left.isEmpty)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func stopsReadingABodyThatGoesOnPastTheListedSize() async throws {
+        // The server sends the package twice (valid gzip both times) and then holds the connection open:
+        // only stopping at the listed size ends this download.
+        try await withDownloadServer { downloader, base in
+            let error = await #expect(throws: TransferError.self) {
+                try await downloader.download(testPackage(base + "/overlong", size: Int64(Self.payload.count)))
+            }
+            #expect(error?.code == "download.size_mismatch")
+            let message = error?.message ?? ""
+            #expect(message.contains("past the listing's size of \(Self.payload.count) bytes"), "\(message)")
+            let left = try FileManager.default.contentsOfDirectory(atPath: downloader.spoolDirectory)
+            #expect(left.isEmpty)
+        }
+    }
+
+    @Test func keepsAFastDownloadUnderATightFloor() async throws {
+        let limits = TransferLimits(timeout: .seconds(30), minimumBytesPerSecond: 1000, stallWindow: .milliseconds(500))
+        try await withDownloadServer(limits: limits) { downloader, base in
+            let file = try await downloader.download(testPackage(base + "/chunked", size: Int64(Self.payload.count)))
+            #expect(file.crc64 == bitwiseCRC64(Self.payload))
+        }
+    }
+
     @Test func rejectsALinkThatIsNotHTTPForGood() async throws {
         try await withDownloadServer { downloader, _ in
             let error = await #expect(throws: TransferError.self) {
@@ -140,6 +201,27 @@ import Testing
             bytes[bytes.count / 2] ^= 0x55
             return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
+        router.get("trickle") { _, _ in
+            // Headers at once, then the package 16 bytes at a time, every 50 ms.
+            Response(status: .ok, body: ResponseBody(contentLength: payload.count) { writer in
+                for start in stride(from: 0, to: payload.count, by: 16) {
+                    try await writer.write(ByteBuffer(bytes: payload[start..<min(payload.count, start + 16)]))
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                try await writer.finish(nil)
+            })
+        }
+        router.get("overlong") { _, _ in
+            // Chunked, so only the listing tells the size; the body never ends.
+            Response(status: .ok, body: ResponseBody { writer in
+                try await writer.write(ByteBuffer(bytes: payload))
+                try await writer.write(ByteBuffer(bytes: payload))
+                while true {
+                    try await Task.sleep(for: .milliseconds(50))
+                    try await writer.write(ByteBuffer(bytes: [0]))
+                }
+            })
+        }
         router.get("plain") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "hello\n"))) }
         router.get("missing") { _, _ in Response(status: .notFound) }
         router.get("unavailable") { _, _ in Response(status: .serviceUnavailable) }
@@ -153,9 +235,11 @@ private func testPackage(_ url: String, size: Int64?) -> LogPackage {
                url: url, announcedSize: size)
 }
 
-/// Runs `body` with a downloader spooling into a fresh directory and the base URL of a live test server.
+/// Runs `body` with a downloader (bounded by `limits`, on the real clock) spooling into a fresh directory
+/// and the base URL of a live test server.
 private func withDownloadServer(
     logs: LogCapture = LogCapture(),
+    limits: TransferLimits = TransferLimits(timeout: .seconds(30)),
     _ body: @Sendable (PackageDownloader, String) async throws -> Void
 ) async throws {
     let spool = FileManager.default.temporaryDirectory.appendingPathComponent("spool-\(UUID().uuidString)").path
@@ -179,7 +263,7 @@ private func withDownloadServer(
             var iterator = ports.makeAsyncIterator()
             let port = try #require(await iterator.next())
             let downloader = PackageDownloader(
-                httpClient: client, spoolDirectory: spool, logger: logs.logger, timeout: .seconds(30))
+                httpClient: client, spoolDirectory: spool, logger: logs.logger, limits: limits)
             try await body(downloader, "http://127.0.0.1:\(port)")
             group.cancelAll()
         }

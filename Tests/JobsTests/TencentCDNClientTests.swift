@@ -18,14 +18,17 @@ import Testing
     /// 2019-09-04 15:00 UTC, which is 23:00 in Beijing.
     static let hour = Date(timeIntervalSince1970: 1_567_609_200)
 
-    /// A client of `endpoint` on a clock that does not really sleep, logging into `logs`.
+    /// A client of `endpoint` on a clock that does not really sleep (its deadlines and rate windows on the
+    /// real one), logging into `logs`.
     static func client(
         _ endpoint: String, pageSize: Int = 1000, clock: ManualWallClock = ManualWallClock(now: Date(), advancesOnSleep: true), logs: TencentLogCapture = TencentLogCapture(),
-        timeout: Duration = .seconds(10)
+        timeout: Duration = .seconds(10), minimumBytesPerSecond: Int = TencentCDNConfiguration.defaultMinimumBytesPerSecond,
+        stallWindow: Duration = TencentCDNConfiguration.defaultStallWindow
     ) -> TencentCDNClient {
         TencentCDNClient(
             configuration: TencentCDNConfiguration(
-                endpoint: endpoint, credentials: credentials, pageSize: pageSize, requestTimeout: timeout),
+                endpoint: endpoint, credentials: credentials, pageSize: pageSize, requestTimeout: timeout,
+                minimumBytesPerSecond: minimumBytesPerSecond, stallWindow: stallWindow),
             httpClient: .shared, logger: logs.logger, clock: clock)
     }
 
@@ -221,6 +224,36 @@ import Testing
             }
             #expect(error?.code == "cdn.timeout" && error?.disposition == .unavailable)
             releaseContinuation.finish()
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func answerTricklingBelowTheFloorIsAbandonedAsStalledRetryable() async throws {
+        // One byte every 50 ms is at most 20 B/s, far below the floor however loaded the machine.
+        let responder: CannedTencentServer.Responder = { _, _ in (200, tencentLogsPage(total: 0, [])) }
+        try await CannedTencentServer.serve(responder, trickle: .milliseconds(50)) { endpoint, _ in
+            let started = ContinuousClock.now
+            let error = await #expect(throws: TencentCloudError.self) {
+                try await Self.client(endpoint, timeout: .seconds(30), minimumBytesPerSecond: 1000, stallWindow: .milliseconds(500)).domains()
+            }
+            #expect(error?.code == "cdn.stalled" && error?.disposition == .unavailable, "\(String(describing: error))")
+            let message = error?.message ?? ""
+            #expect(message.contains("below the floor of 1000 B/s"), "\(message)")
+            #expect(ContinuousClock.now - started < .seconds(20), "stopped by the floor, long before the deadline")
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func answerStillArrivingAtTheDeadlineTimesOutRetryable() async throws {
+        // The headers come at once; the deadline must cover the body too. No floor here.
+        let responder: CannedTencentServer.Responder = { _, _ in (200, tencentLogsPage(total: 0, [])) }
+        try await CannedTencentServer.serve(responder, trickle: .milliseconds(50)) { endpoint, _ in
+            let error = await #expect(throws: TencentCloudError.self) {
+                try await Self.client(endpoint, timeout: .seconds(1), minimumBytesPerSecond: 0).domains()
+            }
+            #expect(error?.code == "cdn.timeout" && error?.disposition == .unavailable, "\(String(describing: error))")
+            let message = error?.message ?? ""
+            #expect(message.contains("did not finish within 1 s"), "\(message)")
         }
     }
 

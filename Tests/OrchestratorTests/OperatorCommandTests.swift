@@ -130,5 +130,33 @@ struct OperatorCommandTests {
             #expect(!output.stderr.contains("Fatal error") && !output.stderr.contains("Stack dump"))
         }
     }
+
+    @Test("download limits out of range stop the service naming each key")
+    func downloadLimitsAreValidated() throws {
+        let sandbox = try ServiceSandbox(name: "download-limits")
+        try """
+            database: ./x.sqlite
+            cdn:
+              secret_id: a
+              secret_key: b
+            download:
+              timeout_seconds: 0
+              min_bytes_per_second: -1
+              stall_seconds: 7200
+            """.write(to: sandbox.config, atomically: true, encoding: .utf8)
+        let output = try Binary.run(["run", "--config", sandbox.config.path])
+        #expect(output.status != 0)
+        for key in ["download.timeout_seconds", "download.min_bytes_per_second", "download.stall_seconds"] {
+            #expect(output.stderr.contains("invalid configuration: \(key) must be"), "\(key): \(output.stderr)")
+        }
+        let tooLong = try Binary.run(
+            ["run", "--config", sandbox.config.path],
+            environment: [
+                "ORCHESTRATOR_DOWNLOAD_TIMEOUT_SECONDS": "30", "ORCHESTRATOR_DOWNLOAD_MIN_BYTES_PER_SECOND": "1024",
+                "ORCHESTRATOR_DOWNLOAD_STALL_SECONDS": "60",
+            ])
+        #expect(tooLong.status != 0)
+        #expect(tooLong.stderr.contains("download.stall_seconds must not be longer than download.timeout_seconds"), "\(tooLong.stderr)")
+    }
 }
 }

@@ -117,6 +117,12 @@ enum ConfigurationLoader {
         workers.spoolDirectory = values.string("workers.spool_directory", default: workers.spoolDirectory)
         configuration.workers = workers
 
+        var download = configuration.download
+        download.timeoutSeconds = values.int("download.timeout_seconds", default: download.timeoutSeconds)
+        download.minBytesPerSecond = values.int("download.min_bytes_per_second", default: download.minBytesPerSecond)
+        download.stallSeconds = values.int("download.stall_seconds", default: download.stallSeconds)
+        configuration.download = download
+
         var sink = configuration.sink
         let kind = values.string("sink.kind", default: sink.kind.rawValue)
         if let parsedKind = OrchestratorConfiguration.SinkKind(rawValue: kind) {
@@ -172,6 +178,12 @@ enum ConfigurationLoader {
         require(configuration.workers.backoffCapSeconds >= configuration.workers.backoffBaseSeconds, "workers.backoff_cap_seconds must be at least workers.backoff_base_seconds")
         require(configuration.workers.leaseSeconds >= 3, "workers.lease_seconds must be at least 3")
         require((1...10_080).contains(configuration.workers.maxWindowMinutes), "workers.max_window_minutes must be between 1 and 10080 (a week)")
+        let download = configuration.download
+        typealias Download = OrchestratorConfiguration.Download
+        require((1...Download.maxTimeoutSeconds).contains(download.timeoutSeconds), "download.timeout_seconds must be between 1 and \(Download.maxTimeoutSeconds)")
+        require((0...Download.maxMinBytesPerSecond).contains(download.minBytesPerSecond), "download.min_bytes_per_second must be between 0 (no floor) and \(Download.maxMinBytesPerSecond)")
+        require((1...Download.maxStallSeconds).contains(download.stallSeconds), "download.stall_seconds must be between 1 and \(Download.maxStallSeconds)")
+        require(download.stallSeconds <= download.timeoutSeconds, "download.stall_seconds must not be longer than download.timeout_seconds")
         let sink = configuration.sink
         if sink.kind == .local {
             require(!sink.directory.isEmpty, "sink.directory must name a directory for sink.kind local")

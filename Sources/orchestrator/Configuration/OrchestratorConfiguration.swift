@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Jobs
 import Scheduler
@@ -62,6 +63,30 @@ struct OrchestratorConfiguration: Sendable, CustomStringConvertible {
         var spoolDirectory = ""
     }
 
+    /// `download.*`: the bounds of each package download.
+    struct Download: Sendable {
+        /// `download.timeout_seconds`: the longest one download may take, body included.
+        var timeoutSeconds = Int(PackageDownloader.defaultLimits.timeout.timeInterval)
+        /// `download.min_bytes_per_second`: the rate floor over each stall window; 0 turns it off.
+        var minBytesPerSecond = PackageDownloader.defaultLimits.minimumBytesPerSecond
+        /// `download.stall_seconds`: the window the rate floor is measured over.
+        var stallSeconds = Int(PackageDownloader.defaultLimits.stallWindow.timeInterval)
+
+        /// The largest accepted `download.timeout_seconds`: a day.
+        static let maxTimeoutSeconds = 86_400
+        /// The largest accepted `download.min_bytes_per_second`: 100 MiB/s, beyond any CDN link, so a
+        /// value in bits or with a stray digit is refused instead of failing every download.
+        static let maxMinBytesPerSecond = 100 << 20
+        /// The largest accepted `download.stall_seconds`: an hour.
+        static let maxStallSeconds = 3600
+
+        /// The downloader's limits.
+        var limits: TransferLimits {
+            TransferLimits(
+                timeout: .seconds(timeoutSeconds), minimumBytesPerSecond: minBytesPerSecond, stallWindow: .seconds(stallSeconds))
+        }
+    }
+
     /// Where packages are stored: `sink.kind`.
     enum SinkKind: String, Sendable, CaseIterable {
         /// A directory on this host.
@@ -110,6 +135,8 @@ struct OrchestratorConfiguration: Sendable, CustomStringConvertible {
     var schedule = Schedule()
     /// `workers.*`.
     var workers = Workers()
+    /// `download.*`.
+    var download = Download()
     /// `sink.*`.
     var sink = Sink()
     /// `log.level`: trace, debug, info, notice, warning, error or critical.
