@@ -3,6 +3,7 @@ import Foundation
 import JobModel
 import Logging
 import Synchronization
+import Metrics
 
 /// The pull transfer: lists a window's packages at the source and copies each into the sink, verified
 /// and idempotent.
@@ -89,6 +90,7 @@ public struct LogPackageTransfer: WindowTransfer {
         }
         unfinished.insert(key, for: window)
         try await calling(.sink) { try await sink.store(file, at: key) }
+        Counter(label: "orchestrator_uploaded_bytes_total").increment(by: Int64(file.size))
         unfinished.remove(key, for: window)
         logger.debug("package stored", metadata: metadata.merging(["package.bytes": "\(file.size)"]) { $1 })
         return record(of: package, file: file, key: key, skipped: false)

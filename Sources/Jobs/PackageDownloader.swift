@@ -3,6 +3,7 @@ import Core
 import Foundation
 import JobModel
 import Logging
+import Metrics
 import NIOCore
 
 /// Downloads log packages into a spool directory, checking them on the way.
@@ -110,6 +111,7 @@ public struct PackageDownloader: Sendable {
             open = false
             try FileIO.closeDescriptor(descriptor, path: path)
             logger.debug("downloaded package", metadata: ["download.bytes": "\(file.size)", "download.crc64": "\(file.crc64)"])
+            Counter(label: "orchestrator_downloaded_bytes_total").increment(by: Int64(file.size))
             return file
         } catch {
             if open { try? FileIO.closeDescriptor(descriptor, path: path) }

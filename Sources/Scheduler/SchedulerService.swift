@@ -3,6 +3,7 @@ import Foundation
 import JobModel
 import Jobs
 import Logging
+import Metrics
 import ServiceLifecycle
 import Synchronization
 
@@ -57,6 +58,13 @@ public final class SchedulerService: Service {
     private let clock: any WallClock
     private let logger: Logger
     private let discovery: DiscoveryState
+    private let lastTick = Mutex<Date?>(nil)
+
+    /// When the last tick planned (nil before the first): readiness checks that it is recent.
+    public var lastTickAt: Date? { lastTick.withLock { $0 } }
+
+    /// How long between ticks at most, for readiness checks.
+    public var tickInterval: TimeInterval { min(configuration.tickInterval, configuration.policy.leaseDuration / 2) }
 
     /// Creates the scheduler.
     public init(configuration: SchedulerConfiguration, store: any JobStore, source: any LogSource, clock: any WallClock, logger: Logger) {
@@ -108,6 +116,8 @@ public final class SchedulerService: Service {
         }
         let plans = configuration.planner.plans(for: domains, at: now)
         let planned = try await store.plan(plans, now: now)
+        Counter(label: "orchestrator_windows_planned_total").increment(by: planned)
+        lastTick.withLock { $0 = now }
         if planned > 0 {
             logger.info("planned windows", metadata: ["plan.windows": "\(planned)", "plan.domains": "\(plans.count)"])
         }

@@ -3,6 +3,7 @@ import Foundation
 import JobModel
 import Jobs
 import Logging
+import Metrics
 import ServiceLifecycle
 import Synchronization
 
@@ -191,7 +192,10 @@ public final class WorkerPool: Service {
 
     /// Runs one window while a sibling task renews its lease; whichever ends first decides.
     private func execute(_ job: LeasedJob, probe: Bool) async {
+        let started = clock.now
         await run(job)
+        Metrics.Timer(label: "orchestrator_window_duration_seconds")
+            .recordNanoseconds(Duration.seconds(max(0, clock.now.timeIntervalSince(started))).saturatingNanoseconds)
         if probe { health.probeFinished() }
         await health.persist(to: store)
     }
@@ -231,6 +235,7 @@ public final class WorkerPool: Service {
         do {
             switch race {
             case .leaseLost:
+                Self.count(outcome: "lease_lost")
                 logger.warning("window lease lost; another worker may run it", metadata: metadata)
             case .overran:
                 let limit = Duration.seconds(configuration.policy.maxWindowDuration)
@@ -285,6 +290,7 @@ public final class WorkerPool: Service {
         switch outcome {
         case .stored(let files):
             if try await store.complete(job, files: files, final: isSettled(job, at: now), now: now) {
+                Self.count(outcome: "done")
                 logger.debug(job.pass == .reconcile ? "window reconciled" : "window done", metadata: metadata.merging([
                     "job.files": "\(files.count)", "job.skipped": "\(files.filter(\.skipped).count)",
                 ]) { $1 })
@@ -295,11 +301,13 @@ public final class WorkerPool: Service {
                 // An empty listing is final only on the reconcile pass: a second listing, made later,
                 // agrees. A listing that came back empty by mistake is thus looked at once more.
                 if try await store.complete(job, files: [], final: job.pass == .reconcile, now: now) {
+                    Self.count(outcome: "done")
                     logger.debug("window done: no traffic that hour", metadata: metadata)
                 }
             case .waitUntil(let instant):
                 let error = JobError(code: "source.not_published", message: "no log package listed yet; looking again later")
                 _ = try await store.reschedule(job, runAt: instant, error: error, consumeAttempt: false, now: now)
+                Self.count(outcome: "not_published")
                 logger.debug("window not published yet", metadata: metadata)
             }
         }
@@ -324,6 +332,8 @@ public final class WorkerPool: Service {
                 logger.warning("window lease lost; another worker may run it", metadata: metadata)
                 return
             }
+            Self.count(outcome: "outage_wait")
+            Self.count(errorCode: transferError.code)
             logger.debug("window waits for a dependency in an outage", metadata: metadata.merging([
                 "dependency": "\(unavailable.dependency)", "error.code": "\(transferError.code)",
             ]) { $1 })
@@ -339,6 +349,8 @@ public final class WorkerPool: Service {
                 logger.warning("window lease lost; another worker may run it", metadata: details)
                 return
             }
+            Self.count(outcome: "retried")
+            Self.count(errorCode: transferError.code)
             logger.info("window will be retried", metadata: details.merging(["job.retry_at": "\(instant.formatted(.iso8601))"]) { $1 })
         case .fail:
             // Only the lease holder may discard the window's unfinished uploads: a worker whose lease
@@ -348,7 +360,19 @@ public final class WorkerPool: Service {
                 return
             }
             await transfer.abandon(job.window)
+            Self.count(outcome: "failed")
+            Self.count(errorCode: transferError.code)
             logger.error("window failed", metadata: details.merging(["error.message": "\(transferError.message)"]) { $1 })
         }
+    }
+
+    /// Counts a window's outcome: `done`, `retried`, `failed`, `outage_wait`, `not_published`, `lease_lost`.
+    private static func count(outcome: String) {
+        Counter(label: "orchestrator_window_outcomes_total", dimensions: [("outcome", outcome)]).increment()
+    }
+
+    /// Counts an error a window met, by code.
+    private static func count(errorCode: String) {
+        Counter(label: "orchestrator_errors_total", dimensions: [("code", errorCode)]).increment()
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOFoundationCompat
+import Metrics
 
 extension TencentCDNClient {
     /// The API version every request names in `X-TC-Version`.
@@ -34,6 +35,11 @@ extension TencentCDNClient {
         var retries = 0
         while true {
             do {
+                let started = ContinuousClock.now
+                defer {
+                    Metrics.Timer(label: "orchestrator_cdn_api_duration_seconds", dimensions: [("action", action)])
+                        .recordNanoseconds((ContinuousClock.now - started).saturatingNanoseconds)
+                }
                 return try await send(action, body: body, domain: domain, logger: logger)
             } catch let error as TencentCloudError
                 where TencentErrorClassifier.isThrottling(error.code) && retries < Self.throttleRetries
