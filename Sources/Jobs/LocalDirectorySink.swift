@@ -15,6 +15,10 @@ import Foundation
 /// temporary file (`.<name>.tmp-<random>`), which `removeLeftovers` would delete; other keys throw
 /// `sink.invalid_key` (permanent). File system failures throw `sink.io` (retryable).
 ///
+/// A file's identity, its stand-in for an ETag, is its inode with its modification and status-change
+/// times (`stat`): replacing or writing the file changes it, so a pass can tell the file it recorded
+/// is still there without reading it.
+///
 /// The calls block their task while the disk works, which a local disk makes short.
 public struct LocalDirectorySink: ObjectSink {
     /// The root directory, absolute.
@@ -43,11 +47,11 @@ public struct LocalDirectorySink: ObjectSink {
         return directory + "/" + key
     }
 
-    /// The size, CRC64 and MD5 of the file under `key` (read in full), or nil when there is none.
+    /// The size, CRC64, MD5 and identity of the file under `key` (read in full), or nil when there is none.
     public func existingObject(at key: String) async throws -> StoredObject? {
         let path = try path(forKey: key)
         do {
-            guard try FileIO.regularFileSize(path) != nil, let descriptor = try FileIO.openForReading(path) else {
+            guard let identity = try FileIO.regularFileIdentity(path), let descriptor = try FileIO.openForReading(path) else {
                 return nil
             }
             defer { try? FileIO.closeDescriptor(descriptor, path: path) }
@@ -57,20 +61,33 @@ public struct LocalDirectorySink: ObjectSink {
                 crc.update(chunk)
                 md5.update(bufferPointer: chunk)
             }
-            return StoredObject(size: size, crc64: crc.value, md5: md5.finalize().hexString)
+            return StoredObject(size: size, crc64: crc.value, md5: md5.finalize().hexString, etag: identity.identity)
         } catch {
             throw TransferError.retryable("sink.io", "cannot read the object \(key): \(error)")
         }
     }
 
-    /// Copies `file` to `key` atomically (see the type's documentation); `file` is left in place.
-    public func store(_ file: SpooledFile, at key: String) async throws {
+    /// The size and identity of the file under `key` (one `stat`), or nil when there is none.
+    public func identity(ofObjectAt key: String) async throws -> ObjectIdentity? {
+        let path = try path(forKey: key)
+        do {
+            return try FileIO.regularFileIdentity(path).map { ObjectIdentity(size: $0.size, etag: $0.identity) }
+        } catch {
+            throw TransferError.retryable("sink.io", "cannot look at the object \(key): \(error)")
+        }
+    }
+
+    /// Copies `file` to `key` atomically (see the type's documentation), leaving `file` in place, and
+    /// returns the stored file's identity.
+    @discardableResult
+    public func store(_ file: SpooledFile, at key: String) async throws -> String? {
         let target = try path(forKey: key)
         let parent = FileIO.parent(of: target)
         let name = target[target.index(after: target.lastIndex(of: "/") ?? target.startIndex)...]
         let temporary = parent + "/." + name + ".tmp-" + FileIO.randomName()
         var source: Int32?
         var destination: Int32?
+        var identity: String?
         do {
             try FileIO.makeDirectories(parent, mode: 0o755)
             guard let opened = try FileIO.openForReading(file.path) else {
@@ -94,6 +111,7 @@ public struct LocalDirectorySink: ObjectSink {
             try FileIO.closeDescriptor(output, path: temporary)
             try FileIO.replace(target, with: temporary)
             try FileIO.synchronizeDirectory(parent)
+            identity = (try? FileIO.regularFileIdentity(target))?.identity
         } catch {
             if let destination { try? FileIO.closeDescriptor(destination, path: temporary) }
             FileIO.removeIfPresent(temporary)
@@ -102,6 +120,7 @@ public struct LocalDirectorySink: ObjectSink {
             throw TransferError.retryable("sink.io", "cannot store the object \(key): \(error)")
         }
         if let source { try? FileIO.closeDescriptor(source, path: file.path) }
+        return identity
     }
 
     /// Deletes the temporary files a crash left anywhere under the directory; returns how many.
