@@ -60,6 +60,24 @@ public struct SettleCounts: Sendable, Hashable, Codable {
     public func provisional(done: Int) -> Int { max(0, done - final) }
 }
 
+/// Packages a pass did not download again because the sink still held them: found unchanged against
+/// the window's file records, or by the checksums the store reports.
+public struct AvoidedDownloads: Sendable, Hashable, Codable {
+    /// On copy passes: retries and re-runs of a window's first copy.
+    public var copy = 0
+    /// On reconcile passes.
+    public var reconcile = 0
+
+    /// Creates counts.
+    public init(copy: Int = 0, reconcile: Int = 0) {
+        self.copy = copy
+        self.reconcile = reconcile
+    }
+
+    /// On every kind of pass.
+    public var total: Int { copy + reconcile }
+}
+
 /// One domain's line in `status`.
 public struct DomainStatus: Sendable, Hashable, Codable {
     /// The source, e.g. `tencent-cdn`.
@@ -76,9 +94,14 @@ public struct DomainStatus: Sendable, Hashable, Codable {
     public var plannedUntil: Date?
     /// Provisional and final windows among the done ones, and packages replaced by reconciling.
     public var settling: SettleCounts
+    /// Downloads avoided by the domain's passes.
+    public var downloadsAvoided: AvoidedDownloads
 
     /// Creates a domain status line.
-    public init(source: String, domain: String, active: Bool, counts: StateCounts, oldestOpenHour: Date?, plannedUntil: Date?, settling: SettleCounts = SettleCounts()) {
+    public init(
+        source: String, domain: String, active: Bool, counts: StateCounts, oldestOpenHour: Date?, plannedUntil: Date?,
+        settling: SettleCounts = SettleCounts(), downloadsAvoided: AvoidedDownloads = AvoidedDownloads()
+    ) {
         self.source = source
         self.domain = domain
         self.active = active
@@ -86,6 +109,7 @@ public struct DomainStatus: Sendable, Hashable, Codable {
         self.oldestOpenHour = oldestOpenHour
         self.plannedUntil = plannedUntil
         self.settling = settling
+        self.downloadsAvoided = downloadsAvoided
     }
 
     /// How far behind the domain is at `now`: from the end of its oldest unfinished hour, zero when
@@ -126,11 +150,17 @@ public struct StatusReport: Sendable, Hashable, Codable {
     public var domains: [DomainStatus]
     /// The most recent failures, newest first.
     public var recentFailures: [FailureSummary]
+    /// Downloads avoided across every domain.
+    public var downloadsAvoided: AvoidedDownloads
 
     /// Creates a report.
-    public init(totals: StateCounts, settling: SettleCounts = SettleCounts(), domains: [DomainStatus], recentFailures: [FailureSummary]) {
+    public init(
+        totals: StateCounts, settling: SettleCounts = SettleCounts(), domains: [DomainStatus], recentFailures: [FailureSummary],
+        downloadsAvoided: AvoidedDownloads = AvoidedDownloads()
+    ) {
         self.totals = totals
         self.settling = settling
+        self.downloadsAvoided = downloadsAvoided
         self.domains = domains
         self.recentFailures = recentFailures
     }

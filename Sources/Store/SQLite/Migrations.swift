@@ -16,6 +16,7 @@ enum Migrations {
         ("0001_jobs", String(decoding: PackageResources._001_jobs_sql, as: UTF8.self)),
         ("0002_multipart_uploads", String(decoding: PackageResources._002_multipart_uploads_sql, as: UTF8.self)),
         ("0003_settled_windows", String(decoding: PackageResources._003_settled_windows_sql, as: UTF8.self)),
+        ("0005_stored_etags", String(decoding: PackageResources._005_stored_etags_sql, as: UTF8.self)),
     ].sorted { $0.0 < $1.0 }
 
     /// The identifiers of the embedded migrations, for checks.
