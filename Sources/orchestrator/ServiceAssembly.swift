@@ -61,7 +61,8 @@ struct ServiceAssembly {
                 sink = storeSink
                 maintenance = .staleUploadCleanup(sink: storeSink, keyPrefix: keyTemplate.fixedPrefix, clock: clock, logger: logger)
             }
-            let transfer = LogPackageTransfer(source: source, downloader: downloader, sink: sink, keyTemplate: keyTemplate, logger: logger)
+            let transfer = LogPackageTransfer(
+                source: source, downloader: downloader, sink: sink, keyTemplate: keyTemplate, recordedFiles: store, logger: logger)
 
             let policy = configuration.windowPolicy
             let scheduler = SchedulerService(
