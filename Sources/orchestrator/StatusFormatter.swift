@@ -11,17 +11,19 @@ enum StatusFormatter {
         lines.append("database \(database) at \(iso(now))")
         lines.append("windows: \(totals.done) done, \(totals.pending) pending, \(totals.running) running, \(totals.failed) failed (\(totals.total) in all)")
         lines.append("done windows: \(report.settling.provisional(done: totals.done)) provisional, \(report.settling.final) final; \(report.settling.replaced) package\(report.settling.replaced == 1 ? "" : "s") replaced by reconciling")
+        let avoided = report.downloadsAvoided
+        lines.append("downloads avoided: \(avoided.total) (\(avoided.copy) on copy passes, \(avoided.reconcile) on reconcile passes)")
         lines.append("")
-        var rows = [["DOMAIN", "SOURCE", "DONE", "FINAL", "PENDING", "RUNNING", "FAILED", "REPLACED", "LAG", "PLANNED UNTIL"]]
+        var rows = [["DOMAIN", "SOURCE", "DONE", "FINAL", "PENDING", "RUNNING", "FAILED", "REPLACED", "AVOIDED", "LAG", "PLANNED UNTIL"]]
         for domain in report.domains {
             rows.append([
                 domain.domain + (domain.active ? "" : " (inactive)"), domain.source,
                 "\(domain.counts.done)", "\(domain.settling.final)", "\(domain.counts.pending)", "\(domain.counts.running)",
-                "\(domain.counts.failed)", "\(domain.settling.replaced)",
+                "\(domain.counts.failed)", "\(domain.settling.replaced)", "\(domain.downloadsAvoided.total)",
                 duration(domain.lag(at: now)), domain.plannedUntil.map(iso) ?? "-",
             ])
         }
-        lines.append(contentsOf: align(rows, rightAligned: 2...8))
+        lines.append(contentsOf: align(rows, rightAligned: 2...9))
         if report.domains.isEmpty {
             lines.append("(no domains yet: the service plans them on its first tick)")
         }
