@@ -37,6 +37,7 @@ let package = Package(
                 .embedInCode("Migrations/0002_multipart_uploads.sql"),
                 .embedInCode("Migrations/0003_settled_windows.sql"),
                 .embedInCode("Migrations/0004_dependency_health.sql"),
+                .embedInCode("Migrations/0005_stored_etags.sql"),
             ]
         ),
         // Tencent Cloud: TC3 signing, Beijing time, the CDN API client and its messages, the rate limiter.
@@ -135,8 +136,8 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "JobModel", "Core", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "JobModel", "Store", "TencentCloud", "ObjectStorage", "Core",
             "CDNSimulator", "CZlib", "TestSupport", .product(name: "Hummingbird", package: "hummingbird")]),
-        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Jobs", "JobModel", "Store", "TencentCloud", "Core",
-            "CDNSimulator", "TestSupport"]),
+        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Jobs", "JobModel", "Store", "TencentCloud", "ObjectStorage",
+            "Core", "CDNSimulator", "TestSupport"]),
         .testTarget(name: "CDNSimulatorTests", dependencies: ["CDNSimulator", "TencentCloud", "Jobs", "Core", "TestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         .testTarget(name: "OrchestratorTests", dependencies: ["Store", "JobModel", "Jobs", "ObjectStorage", "Core", "CDNSimulator", "TestSupport",

@@ -192,9 +192,15 @@ private struct TimedSink: ObjectSink {
         return try await base.existingObject(at: key)
     }
 
-    func store(_ file: SpooledFile, at key: String) async throws {
+    func identity(ofObjectAt key: String) async throws -> ObjectIdentity? {
+        let start = ContinuousClock.now
+        defer { phases.add(start.duration(to: .now), to: .head) }
+        return try await base.identity(ofObjectAt: key)
+    }
+
+    func store(_ file: SpooledFile, at key: String) async throws -> String? {
         let start = ContinuousClock.now
         defer { phases.add(start.duration(to: .now), to: .store) }
-        try await base.store(file, at: key)
+        return try await base.store(file, at: key)
     }
 }

@@ -101,6 +101,25 @@ package enum FileIO {
         return Int64(info.st_size)
     }
 
+    /// The size of the regular file at `path` and a string that changes whenever the file is replaced
+    /// (its inode) or written (its modification and status-change times, to the nanosecond); nil when
+    /// nothing is there. Throws when `path` is not a regular file.
+    package static func regularFileIdentity(_ path: String) throws(FileIOError) -> (size: Int64, identity: String)? {
+        var info = stat()
+        if stat(path, &info) != 0 {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw FileIOError(operation: "stat", path: path, code: errno)
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw FileIOError(operation: "stat", path: path, code: EISDIR) }
+        #if canImport(Darwin)
+        let (modified, changed) = (info.st_mtimespec, info.st_ctimespec)
+        #else
+        let (modified, changed) = (info.st_mtim, info.st_ctim)
+        #endif
+        let identity = "\(info.st_ino)-\(modified.tv_sec).\(modified.tv_nsec)-\(changed.tv_sec).\(changed.tv_nsec)"
+        return (Int64(info.st_size), identity)
+    }
+
     /// Creates `path` and any missing parents with `mode`, fsyncing each parent that gained an entry.
     package static func makeDirectories(_ path: String, mode: mode_t) throws(FileIOError) {
         var created: [String] = []

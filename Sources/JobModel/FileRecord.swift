@@ -18,9 +18,19 @@ public struct FileRecord: Sendable, Hashable, Codable {
     public var objectKey: String
     /// True when an identical object was already stored and nothing was uploaded.
     public var skipped: Bool
+    /// The ETag the store reported for the object (for a local directory, the file's identity, which
+    /// changes when the file is replaced or written); nil when unknown. A later pass that finds the same
+    /// size and ETag under the key knows the object is the one recorded here.
+    public var etag: String?
+    /// False when this pass did not download the package because the sink was found to hold it already
+    /// (a download avoided); such a record is always `skipped`.
+    public var downloaded: Bool
 
     /// Creates a file record.
-    public init(area: String, name: String, size: Int64, crc64: UInt64, md5: String, sha256: String, objectKey: String, skipped: Bool) {
+    public init(
+        area: String, name: String, size: Int64, crc64: UInt64, md5: String, sha256: String, objectKey: String, skipped: Bool,
+        etag: String? = nil, downloaded: Bool = true
+    ) {
         self.area = area
         self.name = name
         self.size = size
@@ -29,5 +39,7 @@ public struct FileRecord: Sendable, Hashable, Codable {
         self.sha256 = sha256
         self.objectKey = objectKey
         self.skipped = skipped
+        self.etag = etag
+        self.downloaded = downloaded
     }
 }

@@ -60,6 +60,24 @@ public struct SettleCounts: Sendable, Hashable, Codable {
     public func provisional(done: Int) -> Int { max(0, done - final) }
 }
 
+/// Packages a pass did not download again because the sink still held them: found unchanged against
+/// the window's file records, or by the checksums the store reports.
+public struct AvoidedDownloads: Sendable, Hashable, Codable {
+    /// On copy passes: retries and re-runs of a window's first copy.
+    public var copy = 0
+    /// On reconcile passes.
+    public var reconcile = 0
+
+    /// Creates counts.
+    public init(copy: Int = 0, reconcile: Int = 0) {
+        self.copy = copy
+        self.reconcile = reconcile
+    }
+
+    /// On every kind of pass.
+    public var total: Int { copy + reconcile }
+}
+
 /// One domain's line in `status`.
 public struct DomainStatus: Sendable, Hashable, Codable {
     /// The source, e.g. `tencent-cdn`.
@@ -78,11 +96,13 @@ public struct DomainStatus: Sendable, Hashable, Codable {
     public var settling: SettleCounts
     /// Hours planning passed over because they were older than the lookback.
     public var skippedHours: Int
+    /// Downloads avoided by the domain's passes.
+    public var downloadsAvoided: AvoidedDownloads
 
     /// Creates a domain status line.
     public init(
         source: String, domain: String, active: Bool, counts: StateCounts, oldestOpenHour: Date?, plannedUntil: Date?,
-        settling: SettleCounts = SettleCounts(), skippedHours: Int = 0
+        settling: SettleCounts = SettleCounts(), skippedHours: Int = 0, downloadsAvoided: AvoidedDownloads = AvoidedDownloads()
     ) {
         self.source = source
         self.domain = domain
@@ -92,6 +112,7 @@ public struct DomainStatus: Sendable, Hashable, Codable {
         self.plannedUntil = plannedUntil
         self.settling = settling
         self.skippedHours = skippedHours
+        self.downloadsAvoided = downloadsAvoided
     }
 
     /// How far behind the domain is at `now`: from the end of its oldest unfinished hour, zero when
@@ -139,15 +160,19 @@ public struct StatusReport: Sendable, Hashable, Codable {
     public var recentOutages: [OutagePeriod]
     /// How many outages ended in all.
     public var outageCount: Int
+    /// Downloads avoided across every domain.
+    public var downloadsAvoided: AvoidedDownloads
 
     /// Creates a report.
     public init(
         totals: StateCounts, settling: SettleCounts = SettleCounts(), domains: [DomainStatus], recentFailures: [FailureSummary],
         dependencies: [DependencyState] = Dependency.allCases.map { DependencyState(dependency: $0) },
-        recentOutages: [OutagePeriod] = [], outageCount: Int = 0
+        recentOutages: [OutagePeriod] = [], outageCount: Int = 0,
+        downloadsAvoided: AvoidedDownloads = AvoidedDownloads()
     ) {
         self.totals = totals
         self.settling = settling
+        self.downloadsAvoided = downloadsAvoided
         self.domains = domains
         self.recentFailures = recentFailures
         self.dependencies = dependencies

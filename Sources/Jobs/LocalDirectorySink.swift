@@ -16,6 +16,10 @@ import NIOPosix
 /// temporary file (`.<name>.tmp-<random>`), which `removeLeftovers` would delete; other keys throw
 /// `sink.invalid_key` (permanent). File system failures throw `sink.io` (retryable).
 ///
+/// A file's identity, its stand-in for an ETag, is its inode with its modification and status-change
+/// times (`stat`): replacing or writing the file changes it, so a pass can tell the file it recorded
+/// is still there without reading it.
+///
 /// The file work (reads, the copy, the fsyncs) runs on NIO's pool for blocking I/O
 /// (`NIOThreadPool.singleton`), so a slow disk holds one of its threads, never one of the few threads of
 /// Swift's cooperative pool that every other task of the process needs. A call cancelled while its work
@@ -47,16 +51,28 @@ public struct LocalDirectorySink: ObjectSink {
         return directory + "/" + key
     }
 
-    /// The size, CRC64 and MD5 of the file under `key` (read in full), or nil when there is none.
+    /// The size, CRC64, MD5 and identity of the file under `key` (read in full), or nil when there is none.
     public func existingObject(at key: String) async throws -> StoredObject? {
         let path = try path(forKey: key)
         return try await NIOThreadPool.singleton.runIfActive { try Self.digestsOfFile(at: path, key: key) }
     }
 
-    /// Copies `file` to `key` atomically (see the type's documentation); `file` is left in place.
-    public func store(_ file: SpooledFile, at key: String) async throws {
+    /// The size and identity of the file under `key` (one `stat`), or nil when there is none.
+    public func identity(ofObjectAt key: String) async throws -> ObjectIdentity? {
+        let path = try path(forKey: key)
+        do {
+            return try FileIO.regularFileIdentity(path).map { ObjectIdentity(size: $0.size, etag: $0.identity) }
+        } catch {
+            throw TransferError.unavailable("sink.io", "cannot look at the object \(key): \(error)")
+        }
+    }
+
+    /// Copies `file` to `key` atomically (see the type's documentation), leaving `file` in place, and
+    /// returns the stored file's identity.
+    @discardableResult
+    public func store(_ file: SpooledFile, at key: String) async throws -> String? {
         let target = try path(forKey: key)
-        try await NIOThreadPool.singleton.runIfActive { try Self.copy(file, to: target, key: key) }
+        return try await NIOThreadPool.singleton.runIfActive { try Self.copy(file, to: target, key: key) }
     }
 
     /// Deletes the temporary files a crash left anywhere under the directory; returns how many.
@@ -80,10 +96,10 @@ public struct LocalDirectorySink: ObjectSink {
 
     // MARK: - Implementation
 
-    /// The size, CRC64 and MD5 of the file at `path`, nil when there is none. Blocking.
+    /// The size, CRC64, MD5 and identity of the file at `path`, nil when there is none. Blocking.
     private static func digestsOfFile(at path: String, key: String) throws(TransferError) -> StoredObject? {
         do {
-            guard try FileIO.regularFileSize(path) != nil, let descriptor = try FileIO.openForReading(path) else {
+            guard let identity = try FileIO.regularFileIdentity(path), let descriptor = try FileIO.openForReading(path) else {
                 return nil
             }
             defer { try? FileIO.closeDescriptor(descriptor, path: path) }
@@ -93,19 +109,21 @@ public struct LocalDirectorySink: ObjectSink {
                 crc.update(chunk)
                 md5.update(bufferPointer: chunk)
             }
-            return StoredObject(size: size, crc64: crc.value, md5: md5.finalize().hexString)
+            return StoredObject(size: size, crc64: crc.value, md5: md5.finalize().hexString, etag: identity.identity)
         } catch {
             throw TransferError.unavailable("sink.io", "cannot read the object \(key): \(error)")
         }
     }
 
-    /// Copies `file` to `target` through a temporary file, checks, fsyncs and renames it. Blocking.
-    private static func copy(_ file: SpooledFile, to target: String, key: String) throws(TransferError) {
+    /// Copies `file` to `target` through a temporary file, checks, fsyncs and renames it; returns the
+    /// stored file's identity. Blocking.
+    private static func copy(_ file: SpooledFile, to target: String, key: String) throws(TransferError) -> String? {
         let parent = FileIO.parent(of: target)
         let name = target[target.index(after: target.lastIndex(of: "/") ?? target.startIndex)...]
         let temporary = parent + "/." + name + ".tmp-" + FileIO.randomName()
         var source: Int32?
         var destination: Int32?
+        var identity: String?
         do {
             try FileIO.makeDirectories(parent, mode: 0o755)
             guard let opened = try FileIO.openForReading(file.path) else {
@@ -129,6 +147,7 @@ public struct LocalDirectorySink: ObjectSink {
             try FileIO.closeDescriptor(output, path: temporary)
             try FileIO.replace(target, with: temporary)
             try FileIO.synchronizeDirectory(parent)
+            identity = (try? FileIO.regularFileIdentity(target))?.identity
         } catch {
             if let destination { try? FileIO.closeDescriptor(destination, path: temporary) }
             FileIO.removeIfPresent(temporary)
@@ -137,6 +156,7 @@ public struct LocalDirectorySink: ObjectSink {
             throw TransferError.unavailable("sink.io", "cannot store the object \(key): \(error)")
         }
         if let source { try? FileIO.closeDescriptor(source, path: file.path) }
+        return identity
     }
 
     /// Whether `name` is one of this sink's temporary file names: `.<name>.tmp-<32 hex digits>`.

@@ -8,15 +8,19 @@ import Metrics
 /// The pull transfer: lists a window's packages at the source and copies each into the sink, verified
 /// and idempotent.
 ///
-/// Per package: compute the key; if the sink already holds an object of the announced size, skip
-/// without downloading; otherwise download to the spool (size, gzip trailer and checksums verified on
-/// the way), and store it unless the sink already holds exactly those bytes. A corrupt or truncated
-/// download throws before anything reaches the sink.
+/// Per package: compute the key; if an earlier pass of the window recorded the package at that key
+/// with its announced size, and the sink still holds an object of that size and ETag there, carry the
+/// record forward without downloading; if the sink reports an object of the announced size with the
+/// CRC64 and MD5 (COS), skip without downloading too; otherwise download to the spool (size, gzip
+/// trailer and checksums verified on the way), and store it unless the sink already holds exactly those
+/// bytes. A corrupt or truncated download throws before anything reaches the sink.
 public struct LogPackageTransfer: WindowTransfer {
     private let source: any LogSource
     private let downloader: PackageDownloader
     private let sink: any ObjectSink
     private let keyTemplate: KeyTemplate
+    /// What earlier passes recorded; nil to decide by what the sink reports alone.
+    private let recordedFiles: (any RecordedFileLookup)?
     private let logger: Logger
     /// Told how the source, the downloads, the spool and the sink answered, for outage detection.
     private let observer: (any DependencyObserver)?
@@ -25,14 +29,21 @@ public struct LogPackageTransfer: WindowTransfer {
     private let unfinished = UnfinishedUploads()
 
     /// Creates the transfer.
+    ///
+    /// - Parameters:
+    ///   - recordedFiles: the window's records of earlier passes (the job store), so a package whose
+    ///     stored object is unchanged since is not downloaded again on stores that report no checksums
+    ///     (S3, COS multipart objects, a local directory without reading it).
+    ///   - observer: told how the source, the downloads, the spool and the sink answered.
     public init(
-        source: any LogSource, downloader: PackageDownloader, sink: any ObjectSink, keyTemplate: KeyTemplate, logger: Logger,
-        observer: (any DependencyObserver)? = nil
+        source: any LogSource, downloader: PackageDownloader, sink: any ObjectSink, keyTemplate: KeyTemplate,
+        recordedFiles: (any RecordedFileLookup)? = nil, logger: Logger, observer: (any DependencyObserver)? = nil
     ) {
         self.source = source
         self.downloader = downloader
         self.sink = sink
         self.keyTemplate = keyTemplate
+        self.recordedFiles = recordedFiles
         self.logger = logger
         self.observer = observer
     }
@@ -40,12 +51,37 @@ public struct LogPackageTransfer: WindowTransfer {
     public func transfer(_ window: Window) async throws -> TransferOutcome {
         let packages = try await calling(.cdnAPI) { try await source.packages(domain: window.domain, hour: window.hour) }
         guard !packages.isEmpty else { return .nothingPublished }
+        let recorded = await recordedPackages(of: window)
         var records: [FileRecord] = []
         for (package, key) in try keyed(packages, of: window) {
             try Task.checkCancellation()
-            records.append(try await copy(package, to: key, of: window))
+            records.append(try await copy(package, to: key, of: window, recorded: recorded[PackageName(package)]))
         }
         return .stored(records)
+    }
+
+    /// A package's identity within a window.
+    private struct PackageName: Hashable {
+        var area: String
+        var name: String
+
+        init(_ package: LogPackage) { (area, name) = (package.area, package.name) }
+        init(_ record: FileRecord) { (area, name) = (record.area, record.name) }
+    }
+
+    /// The window's records of its last completed pass by package; empty when there are none or they
+    /// cannot be read (the packages are then checked as on a first pass).
+    private func recordedPackages(of window: Window) async -> [PackageName: FileRecord] {
+        guard let recordedFiles else { return [:] }
+        do {
+            let records = try await recordedFiles.recordedFiles(of: window)
+            return Dictionary(records.map { (PackageName($0), $0) }) { first, _ in first }
+        } catch {
+            logger.warning(
+                "cannot read the window's earlier file records; its packages are checked without them",
+                metadata: ["job.domain": "\(window.domain)", "job.hour": "\(window.hour.formatted(.iso8601))", "error.message": "\(error)"])
+            return [:]
+        }
     }
 
     /// Each package with its object key. A package listed twice (same area and name) is copied once;
@@ -69,31 +105,67 @@ public struct LogPackageTransfer: WindowTransfer {
         return result
     }
 
-    private func copy(_ package: LogPackage, to key: String, of window: Window) async throws -> FileRecord {
+    private func copy(_ package: LogPackage, to key: String, of window: Window, recorded: FileRecord?) async throws -> FileRecord {
         let metadata: Logger.Metadata = ["job.domain": "\(window.domain)", "package.name": "\(package.name)", "object.key": "\(key)"]
+        if let recorded, let carried = try await carriedForward(recorded, of: package, at: key) {
+            logger.debug("package unchanged since the window's last pass", metadata: metadata)
+            observer?.answered(.sink)
+            return carried
+        }
         // A look-up that answers does not show the sink can store (a full disk, a store refusing writes
         // answer it): the sink counts as answering when a package is stored or found stored.
         let existing = try await calling(.sink, answering: false) { try await sink.existingObject(at: key) }
-        if let existing, let announced = package.announcedSize, existing.size == announced, let crc64 = existing.crc64, let md5 = existing.md5 {
+        if let existing, let announced = package.announcedSize, existing.size == announced, let crc64 = existing.crc64, let md5 = existing.md5,
+            Self.agree(crc64: crc64, md5: md5, with: recorded, at: key)
+        {
             // The source announces the size only; a stored object of that size came through this
             // pipeline verified, and a package that grows changes size (reconciling compares again).
             logger.debug("package already stored", metadata: metadata)
             observer?.answered(.sink)
-            return FileRecord(area: package.area, name: package.name, size: existing.size, crc64: crc64, md5: md5, sha256: "", objectKey: key, skipped: true)
+            return FileRecord(
+                area: package.area, name: package.name, size: existing.size, crc64: crc64, md5: md5, sha256: "", objectKey: key,
+                skipped: true, etag: existing.etag, downloaded: false)
         }
         let file = try await calling(.cdnDownloads, orSpoolWhen: "download.spool") { try await downloader.download(package) }
         defer { try? FileManager.default.removeItem(atPath: file.path) }
         if let existing, existing.matches(file) {
             logger.debug("identical package already stored", metadata: metadata)
             observer?.answered(.sink)
-            return record(of: package, file: file, key: key, skipped: true)
+            return record(of: package, file: file, key: key, skipped: true, etag: existing.etag)
         }
         unfinished.insert(key, for: window)
-        try await calling(.sink) { try await sink.store(file, at: key) }
+        let etag = try await calling(.sink) { try await sink.store(file, at: key) }
         Counter(label: "orchestrator_uploaded_bytes_total").increment(by: Int64(file.size))
         unfinished.remove(key, for: window)
         logger.debug("package stored", metadata: metadata.merging(["package.bytes": "\(file.size)"]) { $1 })
-        return record(of: package, file: file, key: key, skipped: false)
+        return record(of: package, file: file, key: key, skipped: false, etag: etag)
+    }
+
+    /// `recorded`, carried forward as skipped and not downloaded, when it describes what `key` still
+    /// holds for `package`: recorded under the same key with the size the source now announces, and the
+    /// sink reports an object of that size and the recorded ETag there. Else nil (nothing recorded to
+    /// compare, a package that changed size, an object replaced or deleted since).
+    ///
+    /// The record was written only after the package was downloaded, verified and stored (or found
+    /// stored); an unchanged ETag says the object is still that one, so its checksums still hold.
+    private func carriedForward(_ recorded: FileRecord, of package: LogPackage, at key: String) async throws -> FileRecord? {
+        guard let announced = package.announcedSize, recorded.size == announced, recorded.objectKey == key,
+            let etag = recorded.etag, !etag.isEmpty
+        else { return nil }
+        let identity = try await calling(.sink, answering: false) { try await sink.identity(ofObjectAt: key) }
+        guard identity == ObjectIdentity(size: recorded.size, etag: etag) else { return nil }
+        var carried = recorded
+        carried.skipped = true
+        carried.downloaded = false
+        return carried
+    }
+
+    /// Whether an object's checksums agree with what the window recorded under `key`: an object found
+    /// changed since (another ETag) is trusted only with the recorded bytes. True when nothing was
+    /// recorded there.
+    private static func agree(crc64: UInt64, md5: String, with recorded: FileRecord?, at key: String) -> Bool {
+        guard let recorded, recorded.objectKey == key else { return true }
+        return recorded.crc64 == crc64 && recorded.md5 == md5
     }
 
     /// Runs one call to `dependency` and tells the observer how it answered (unless `answering` is
@@ -126,10 +198,10 @@ public struct LogPackageTransfer: WindowTransfer {
         }
     }
 
-    private func record(of package: LogPackage, file: SpooledFile, key: String, skipped: Bool) -> FileRecord {
+    private func record(of package: LogPackage, file: SpooledFile, key: String, skipped: Bool, etag: String?) -> FileRecord {
         FileRecord(
             area: package.area, name: package.name, size: file.size, crc64: file.crc64, md5: file.md5,
-            sha256: file.sha256, objectKey: key, skipped: skipped)
+            sha256: file.sha256, objectKey: key, skipped: skipped, etag: etag)
     }
 }
 

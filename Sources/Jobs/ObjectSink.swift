@@ -32,12 +32,15 @@ public struct StoredObject: Sendable, Equatable {
     public var crc64: UInt64?
     /// MD5 hex when known (a simple upload's ETag, or computed by a local sink).
     public var md5: String?
+    /// The object's ETag, or a local sink's equivalent (see `ObjectIdentity`), when known.
+    public var etag: String?
 
     /// Creates a description of a stored object.
-    public init(size: Int64, crc64: UInt64?, md5: String?) {
+    public init(size: Int64, crc64: UInt64?, md5: String?, etag: String? = nil) {
         self.size = size
         self.crc64 = crc64
         self.md5 = md5
+        self.etag = etag
     }
 
     /// Whether this object holds exactly the bytes of `file`: same size, and the same CRC64 or MD5.
@@ -49,16 +52,38 @@ public struct StoredObject: Sendable, Equatable {
     }
 }
 
+/// Which object a key holds, cheaply told: its size and its ETag (or, for a sink without ETags, a
+/// string that changes whenever the object is replaced or written). Equal identities under one key
+/// mean the same stored object.
+public struct ObjectIdentity: Sendable, Hashable {
+    /// Size in bytes.
+    public var size: Int64
+    /// The ETag without quotes, or the sink's equivalent; never empty.
+    public var etag: String
+
+    /// Creates an identity.
+    public init(size: Int64, etag: String) {
+        self.size = size
+        self.etag = etag
+    }
+}
+
 /// Where packages end up: a directory, COS, or an S3-compatible store.
 public protocol ObjectSink: Sendable {
     /// What is stored under `key`, or nil when nothing is.
     func existingObject(at key: String) async throws -> StoredObject?
 
-    /// Stores `file` under `key`, replacing what is there, and verifies what was stored.
+    /// The identity of what is stored under `key`, or nil when nothing is or the sink cannot tell one:
+    /// no more than a HEAD or a `stat`, never a read of the object.
+    func identity(ofObjectAt key: String) async throws -> ObjectIdentity?
+
+    /// Stores `file` under `key`, replacing what is there, verifies what was stored, and returns the
+    /// stored object's ETag (as `identity(ofObjectAt:)` will report it), or nil when the store gave none.
     ///
     /// Must be atomic from a reader's point of view: a key holds either the old or the new bytes,
     /// never a partial object.
-    func store(_ file: SpooledFile, at key: String) async throws
+    @discardableResult
+    func store(_ file: SpooledFile, at key: String) async throws -> String?
 
     /// Gives up an unfinished upload to `key` that will not be resumed (its window failed for good),
     /// so the store does not keep billing for it. Best effort.
@@ -66,6 +91,12 @@ public protocol ObjectSink: Sendable {
 }
 
 extension ObjectSink {
+    /// The size and ETag `existingObject(at:)` reports, for sinks whose existence check is already cheap.
+    public func identity(ofObjectAt key: String) async throws -> ObjectIdentity? {
+        guard let existing = try await existingObject(at: key), let etag = existing.etag, !etag.isEmpty else { return nil }
+        return ObjectIdentity(size: existing.size, etag: etag)
+    }
+
     /// Nothing to discard for sinks without resumable uploads.
     public func discardUpload(forKey key: String) async {}
 }

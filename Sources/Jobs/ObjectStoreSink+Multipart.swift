@@ -12,21 +12,20 @@ extension ObjectStoreSink {
     }
 
     /// Uploads `file` in parts, resuming the upload the ledger records for `key` when it is of the same
-    /// file cut the same way, and verifies the assembled object.
-    func storeInParts(_ file: SpooledFile, at key: String) async throws {
+    /// file cut the same way, and verifies the assembled object. Returns the object's ETag.
+    func storeInParts(_ file: SpooledFile, at key: String) async throws -> String? {
         let plan = MultipartPlan(fileSize: file.size, minimumPartSize: minimumPartSize)
-        if try await isAlreadyStored(file, at: key, plan: plan) {
+        if let stored = try await storedCopy(of: file, at: key, plan: plan) {
             // A previous attempt completed the upload but did not live to record it.
             await discardUpload(forKey: key)
             logger.debug("identical object already stored", metadata: ["object.key": "\(key)"])
-            return
+            return stored.etag
         }
         var startedOver = false
         while true {
             let upload = try await openUpload(for: file, at: key, plan: plan)
             do {
-                try await finish(upload, of: file, at: key, plan: plan)
-                return
+                return try await finish(upload, of: file, at: key, plan: plan)
             } catch let error as ObjectStoreError where Self.isNoSuchUpload(error) && !startedOver {
                 // Aborted behind our back (stale-upload cleanup, a lifecycle rule): its parts are gone.
                 logger.warning(
@@ -45,21 +44,21 @@ extension ObjectStoreSink {
         }
     }
 
-    /// Whether `key` already holds `file`. Beyond what `existingObject` tells, this recognizes an S3
-    /// multipart ETag of the same part count by computing it from the file (a pass over the file, made
-    /// only when the object has the right size and ETag form).
-    private func isAlreadyStored(_ file: SpooledFile, at key: String, plan: MultipartPlan) async throws -> Bool {
-        guard let head = try await client.head(key: key), head.size == file.size else { return false }
-        if let crc64 = head.crc64 { return crc64 == file.crc64 }
-        if let md5 = Self.plainMD5(head.etag) { return md5 == file.md5 }
-        guard let etag = head.etag?.lowercased(), etag.hasSuffix("-\(plan.partCount)") else { return false }
+    /// The HEAD of `key` when it already holds `file`, else nil. Beyond what `existingObject` tells,
+    /// this recognizes an S3 multipart ETag of the same part count by computing it from the file (a pass
+    /// over the file, made only when the object has the right size and ETag form).
+    private func storedCopy(of file: SpooledFile, at key: String, plan: MultipartPlan) async throws -> ObjectHead? {
+        guard let head = try await client.head(key: key), head.size == file.size else { return nil }
+        if let crc64 = head.crc64 { return crc64 == file.crc64 ? head : nil }
+        if let md5 = Self.plainMD5(head.etag) { return md5 == file.md5 ? head : nil }
+        guard let etag = head.etag?.lowercased(), etag.hasSuffix("-\(plan.partCount)") else { return nil }
         var partMD5s: [String] = []
         for number in 1...plan.partCount {
             try Task.checkCancellation()
             let range = plan.range(ofPart: number)
             partMD5s.append(try await Self.digests(ofFileAt: file.path, offset: range.offset, length: range.length, key: key).md5Hex)
         }
-        return MultipartPlan.multipartETag(partMD5s: partMD5s) == etag
+        return MultipartPlan.multipartETag(partMD5s: partMD5s) == etag ? head : nil
     }
 
     /// The ledger's upload for `key` when it is of the same file and part size; otherwise a new upload
@@ -101,8 +100,9 @@ extension ObjectStoreSink {
         return OpenUpload(uploadID: uploadID, done: [:])
     }
 
-    /// Uploads the missing parts, completes the upload, forgets it, and verifies the object.
-    private func finish(_ upload: OpenUpload, of file: SpooledFile, at key: String, plan: MultipartPlan) async throws {
+    /// Uploads the missing parts, completes the upload, forgets it, verifies the object, and returns its
+    /// ETag.
+    private func finish(_ upload: OpenUpload, of file: SpooledFile, at key: String, plan: MultipartPlan) async throws -> String? {
         var parts = upload.done
         for part in try await uploadParts(
             (1...plan.partCount).filter { upload.done[$0] == nil }, of: file, at: key, uploadID: upload.uploadID, plan: plan)
@@ -130,11 +130,15 @@ extension ObjectStoreSink {
                 "cannot forget a completed multipart upload in the ledger",
                 metadata: ["object.key": "\(key)", "upload.id": "\(upload.uploadID)", "error.message": "\(error)"])
         }
-        try await verifyAssembled(
+        let verifiedByHead = try await verifyAssembled(
             file, at: key, result: result, expectedETag: MultipartPlan.multipartETag(partMD5s: ordered.map(\.md5)))
         logger.debug(
             "object uploaded in parts",
             metadata: ["object.key": "\(key)", "object.bytes": "\(file.size)", "upload.parts": "\(plan.partCount)"])
+        // The ETag as HEAD reports it, not as Complete did: stores differ there (rclone answers Complete
+        // with the multipart form and HEAD with the whole object's MD5). One HEAD per large file.
+        if let verifiedByHead { return verifiedByHead.etag }
+        return try await client.head(key: key)?.etag
     }
 
     /// Uploads `numbers`, `partConcurrency` at a time. After the first failure no new part starts, but
@@ -200,14 +204,15 @@ extension ObjectStoreSink {
 
     /// Checks the completed object: the returned CRC64 (COS) or the computable S3 multipart ETag settle
     /// it; otherwise (COS's multipart ETag is not computable, some stores return none) a HEAD does.
-    private func verifyAssembled(_ file: SpooledFile, at key: String, result: UploadResult, expectedETag: String) async throws {
+    /// Returns that HEAD, nil when none was needed.
+    private func verifyAssembled(_ file: SpooledFile, at key: String, result: UploadResult, expectedETag: String) async throws -> ObjectHead? {
         if let crc64 = result.crc64 {
             guard crc64 == file.crc64 else {
                 throw mismatch(key: key, "the store reports CRC64 \(crc64) for the object, the file has \(file.crc64)")
             }
-            return
+            return nil
         }
-        if result.etag?.lowercased() == expectedETag { return }
+        if result.etag?.lowercased() == expectedETag { return nil }
         guard let head = try await client.head(key: key) else {
             throw mismatch(key: key, "the store completed the upload but HEAD finds no object")
         }
@@ -223,6 +228,7 @@ extension ObjectStoreSink {
         if head.crc64 == nil, let etag = head.etag?.lowercased(), etag.contains("-"), etag != expectedETag {
             throw mismatch(key: key, "the store reports ETag \(etag) for the object, the parts make \(expectedETag)")
         }
+        return head
     }
 
     /// Whether `error` says the upload id is unknown to the store.

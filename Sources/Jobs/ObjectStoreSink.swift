@@ -69,18 +69,19 @@ public struct ObjectStoreSink: ObjectSink {
         self.logger = logger
     }
 
-    /// HEADs `key`: its size, its CRC64 when the store reports one, and its MD5 when the ETag is a
-    /// plain MD5 (not the `<hex>-<parts>` form of a multipart upload).
+    /// HEADs `key`: its size and ETag, its CRC64 when the store reports one, and its MD5 when the ETag
+    /// is a plain MD5 (not the `<hex>-<parts>` form of a multipart upload).
     public func existingObject(at key: String) async throws -> StoredObject? {
         try await Self.asTransferError {
             guard let head = try await client.head(key: key) else { return nil }
-            return StoredObject(size: head.size, crc64: head.crc64, md5: Self.plainMD5(head.etag))
+            return StoredObject(size: head.size, crc64: head.crc64, md5: Self.plainMD5(head.etag), etag: head.etag)
         }
     }
 
-    /// Uploads `file` to `key` (in parts from `multipartThreshold` bytes on) and verifies what the store
-    /// reports against the file's MD5 and CRC64.
-    public func store(_ file: SpooledFile, at key: String) async throws {
+    /// Uploads `file` to `key` (in parts from `multipartThreshold` bytes on), verifies what the store
+    /// reports against the file's MD5 and CRC64, and returns the object's ETag.
+    @discardableResult
+    public func store(_ file: SpooledFile, at key: String) async throws -> String? {
         try await Self.asTransferError {
             if file.size > 0 && file.size >= multipartThreshold {
                 try await storeInParts(file, at: key)
@@ -103,16 +104,16 @@ public struct ObjectStoreSink: ObjectSink {
     // MARK: - Simple upload
 
     /// One PUT with `Content-MD5`, then the returned ETag and CRC64 compared with the file's; when the
-    /// store returned neither in a usable form, a HEAD supplies them.
-    private func storeInOneRequest(_ file: SpooledFile, at key: String) async throws {
+    /// store returned neither in a usable form, a HEAD supplies them. Returns the object's ETag.
+    private func storeInOneRequest(_ file: SpooledFile, at key: String) async throws -> String? {
         let md5 = try Self.md5Bytes(of: file, key: key)
         let result = try await client.putObject(key: key, filePath: file.path, offset: 0, length: file.size, contentMD5: md5)
-        var reported = (size: file.size, md5: Self.plainMD5(result.etag), crc64: result.crc64)
+        var reported = (size: file.size, md5: Self.plainMD5(result.etag), crc64: result.crc64, etag: result.etag)
         if reported.md5 == nil && reported.crc64 == nil {
             guard let head = try await client.head(key: key) else {
                 throw mismatch(key: key, "the store acknowledged the upload but HEAD finds no object")
             }
-            reported = (head.size, Self.plainMD5(head.etag), head.crc64)
+            reported = (head.size, Self.plainMD5(head.etag), head.crc64, head.etag)
         }
         if reported.size != file.size {
             throw mismatch(key: key, "the stored object has \(reported.size) bytes, not \(file.size)")
@@ -124,6 +125,7 @@ public struct ObjectStoreSink: ObjectSink {
             throw mismatch(key: key, "the store reports CRC64 \(crc64), the file has \(file.crc64)")
         }
         logger.debug("object uploaded", metadata: ["object.key": "\(key)", "object.bytes": "\(file.size)"])
+        return reported.etag
     }
 
     // MARK: - Shared helpers

@@ -73,7 +73,8 @@ struct ServiceAssembly {
             let health = DependencyHealth(policy: policy.outage, clock: clock, logger: logger)
             health.restore(try await store.dependencyHealth())
             let transfer = LogPackageTransfer(
-                source: source, downloader: downloader, sink: sink, keyTemplate: keyTemplate, logger: logger, observer: health)
+                source: source, downloader: downloader, sink: sink, keyTemplate: keyTemplate, recordedFiles: store, logger: logger,
+                observer: health)
 
             let scheduler = SchedulerService(
                 configuration: SchedulerConfiguration(

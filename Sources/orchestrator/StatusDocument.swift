@@ -25,6 +25,19 @@ struct StatusDocument: Encodable {
         var replaced: Int
     }
 
+    /// Downloads avoided: packages a pass found still stored and did not fetch again.
+    struct DownloadsAvoided: Encodable {
+        var total: Int
+        var copy: Int
+        var reconcile: Int
+
+        init(_ avoided: AvoidedDownloads) {
+            total = avoided.total
+            copy = avoided.copy
+            reconcile = avoided.reconcile
+        }
+    }
+
     struct Domain: Encodable {
         var source: String
         var domain: String
@@ -36,6 +49,7 @@ struct StatusDocument: Encodable {
         var provisional: Int
         var final: Int
         var replaced: Int
+        var downloads_avoided: Int
         var lag_seconds: Int
         var oldest_open_hour: String?
         var planned_until: String?
@@ -81,6 +95,7 @@ struct StatusDocument: Encodable {
     var generated_at: String
     var jobs: Counts
     var settling: Settling
+    var downloads_avoided: DownloadsAvoided
     var domains: [Domain]
     var recent_failures: [Failure]
     var skipped_hours: Int
@@ -94,12 +109,13 @@ struct StatusDocument: Encodable {
         settling = Settling(
             provisional: report.settling.provisional(done: report.totals.done), final: report.settling.final,
             replaced: report.settling.replaced)
+        downloads_avoided = DownloadsAvoided(report.downloadsAvoided)
         domains = report.domains.map { domain in
             Domain(
                 source: domain.source, domain: domain.domain, active: domain.active,
                 pending: domain.counts.pending, running: domain.counts.running, done: domain.counts.done, failed: domain.counts.failed,
                 provisional: domain.settling.provisional(done: domain.counts.done), final: domain.settling.final,
-                replaced: domain.settling.replaced, lag_seconds: Int(domain.lag(at: now)),
+                replaced: domain.settling.replaced, downloads_avoided: domain.downloadsAvoided.total, lag_seconds: Int(domain.lag(at: now)),
                 oldest_open_hour: domain.oldestOpenHour.map(StatusFormatter.iso), planned_until: domain.plannedUntil.map(StatusFormatter.iso),
                 skipped_hours: domain.skippedHours)
         }

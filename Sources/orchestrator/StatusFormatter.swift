@@ -11,6 +11,8 @@ enum StatusFormatter {
         lines.append("database \(database) at \(iso(now))")
         lines.append("windows: \(totals.done) done, \(totals.pending) pending, \(totals.running) running, \(totals.failed) failed (\(totals.total) in all)")
         lines.append("done windows: \(report.settling.provisional(done: totals.done)) provisional, \(report.settling.final) final; \(report.settling.replaced) package\(report.settling.replaced == 1 ? "" : "s") replaced by reconciling")
+        let avoided = report.downloadsAvoided
+        lines.append("downloads avoided: \(avoided.total) (\(avoided.copy) on copy passes, \(avoided.reconcile) on reconcile passes)")
         lines.append(dependencyLine(report.dependencies, now: now))
         for outage in report.recentOutages.prefix(5) {
             lines.append("  outage of \(outage.dependency) from \(iso(outage.started)) to \(iso(outage.ended)) (\(duration(outage.duration)), \(outage.failures) failures)")
@@ -19,16 +21,16 @@ enum StatusFormatter {
         let skipped = report.domains.reduce(0) { $0 + $1.skippedHours }
         lines.append("skipped hours: \(skipped == 0 ? "none" : "\(skipped), older than schedule.lookback_hours when planned (see SKIPPED)")")
         lines.append("")
-        var rows = [["DOMAIN", "SOURCE", "DONE", "FINAL", "PENDING", "RUNNING", "FAILED", "REPLACED", "SKIPPED", "LAG", "PLANNED UNTIL"]]
+        var rows = [["DOMAIN", "SOURCE", "DONE", "FINAL", "PENDING", "RUNNING", "FAILED", "REPLACED", "AVOIDED", "SKIPPED", "LAG", "PLANNED UNTIL"]]
         for domain in report.domains {
             rows.append([
                 domain.domain + (domain.active ? "" : " (inactive)"), domain.source,
                 "\(domain.counts.done)", "\(domain.settling.final)", "\(domain.counts.pending)", "\(domain.counts.running)",
-                "\(domain.counts.failed)", "\(domain.settling.replaced)", "\(domain.skippedHours)",
+                "\(domain.counts.failed)", "\(domain.settling.replaced)", "\(domain.downloadsAvoided.total)", "\(domain.skippedHours)",
                 duration(domain.lag(at: now)), domain.plannedUntil.map(iso) ?? "-",
             ])
         }
-        lines.append(contentsOf: align(rows, rightAligned: 2...9))
+        lines.append(contentsOf: align(rows, rightAligned: 2...10))
         if report.domains.isEmpty {
             lines.append("(no domains yet: the service plans them on its first tick)")
         }

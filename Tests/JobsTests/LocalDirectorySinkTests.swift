@@ -14,12 +14,13 @@ import Testing
         let key = "cdnlog/www.test.com/20190904/2019090423-www.test.com.gz"
         #expect(try await sink.existingObject(at: key) == nil)
 
-        try await sink.store(file, at: key)
+        let identity = try #require(try await sink.store(file, at: key))
         let path = sink.directory + "/" + key
         #expect(FileManager.default.contents(atPath: path) == Data("first version\n".utf8))
         #expect(FileManager.default.fileExists(atPath: file.path), "the spool file stays for the pipeline to delete")
         let stored = try #require(try await sink.existingObject(at: key))
-        #expect(stored == StoredObject(size: file.size, crc64: file.crc64, md5: file.md5))
+        #expect(stored == StoredObject(size: file.size, crc64: file.crc64, md5: file.md5, etag: identity))
+        #expect(try await sink.identity(ofObjectAt: key) == ObjectIdentity(size: file.size, etag: identity))
         #expect(stored.matches(file))
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
         #expect(mode == 0o644)

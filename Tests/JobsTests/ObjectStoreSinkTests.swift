@@ -24,11 +24,12 @@ struct ObjectStoreSinkTests {
             let bytes = sinkTestBytes(300_000, seed: 1)
             let file = try bed.spool(bytes)
             #expect(try await sink.existingObject(at: key) == nil)
-            try await sink.store(file, at: key)
+            let etag = try await sink.store(file, at: key)
+            #expect(etag == file.md5, "a simple upload's ETag is its MD5")
             #expect(bed.stored(key) == bytes)
             #expect(bed.proxy.counters.requests == ["HEAD": 1, "PUT": 1])
             let existing = try #require(try await sink.existingObject(at: key))
-            #expect(existing == StoredObject(size: file.size, crc64: nil, md5: file.md5))
+            #expect(existing == StoredObject(size: file.size, crc64: nil, md5: file.md5, etag: file.md5))
             #expect(existing.matches(file))
         }
     }
@@ -169,8 +170,10 @@ struct ObjectStoreSinkTests {
             let sink = bed.sink(multipartThreshold: 8 << 20, minimumPartSize: 5 << 20)
             let bytes = sinkTestBytes(23 << 20, seed: 5)
             let file = try bed.spool(bytes)
-            try await sink.store(file, at: key)
+            let etag = try await sink.store(file, at: key)
             #expect(bed.stored(key) == bytes)
+            let headETag = try await sink.existingObject(at: key)?.etag
+            #expect(etag != nil && etag == headETag, "the ETag returned is the one HEAD reports")
             let counters = bed.proxy.counters
             #expect(counters.partsForwarded == 5)
             #expect(counters.putBytesForwarded == file.size)

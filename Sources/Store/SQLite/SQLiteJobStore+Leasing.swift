@@ -76,29 +76,33 @@ extension SQLiteJobStore {
     public func complete(_ job: LeasedJob, files: [FileRecord], final: Bool, now: Date) async throws -> Bool {
         let seconds = now.databaseSeconds
         let replaced = job.pass == .reconcile ? files.filter { !$0.skipped }.count : 0
+        let avoided = files.filter { !$0.downloaded }.count
         return try await groupCommit.perform { db in
             try db.cachedStatement(sql: """
                 UPDATE jobs SET
                     state = 'done', lease_owner = NULL, lease_token = NULL, lease_until = NULL,
                     file_count = ?, byte_count = ?, updated_at = ?, finished_at = ?,
-                    final = ?, replaced_count = replaced_count + ?
+                    final = ?, replaced_count = replaced_count + ?,
+                    copy_downloads_avoided = copy_downloads_avoided + ?,
+                    reconcile_downloads_avoided = reconcile_downloads_avoided + ?
                 WHERE id = ? AND state = 'running' AND lease_token = ?
                 """
             ).execute(arguments: [
-                files.count, files.reduce(0) { $0 + $1.size }, seconds, seconds, final, replaced, job.id, job.leaseToken,
+                files.count, files.reduce(0) { $0 + $1.size }, seconds, seconds, final, replaced,
+                job.pass == .copy ? avoided : 0, job.pass == .reconcile ? avoided : 0, job.id, job.leaseToken,
             ])
             guard db.changesCount == 1 else { return false }
             // The rows describe this pass's outcome: an earlier pass's rows never outlive it.
             try db.cachedStatement(sql: "DELETE FROM job_files WHERE job_id = ?").execute(arguments: [job.id])
             guard !files.isEmpty else { return true }
             let insert = try db.cachedStatement(sql: """
-                INSERT INTO job_files (job_id, area, name, size, crc64, md5, sha256, object_key, skipped, stored_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO job_files (job_id, area, name, size, crc64, md5, sha256, object_key, skipped, stored_at, etag, downloaded)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             for file in files {
                 try insert.execute(arguments: [
                     job.id, file.area, file.name, file.size, String(file.crc64), file.md5, file.sha256,
-                    file.objectKey, file.skipped, seconds,
+                    file.objectKey, file.skipped, seconds, file.etag.flatMap { $0.isEmpty ? nil : $0 }, file.downloaded,
                 ])
             }
             return true

@@ -37,13 +37,29 @@ extension SQLiteJobStore {
                 db,
                 sql: "SELECT * FROM job_files WHERE job_id = ? ORDER BY area, name",
                 arguments: [id]
-            ).map { row in
-                FileRecord(
-                    area: row["area"], name: row["name"], size: row["size"],
-                    crc64: UInt64(row["crc64"] as String) ?? 0, md5: row["md5"], sha256: row["sha256"],
-                    objectKey: row["object_key"], skipped: row["skipped"])
-            }
+            ).map(Self.fileRecord(from:))
         }
+    }
+
+    public func recordedFiles(of window: Window) async throws -> [FileRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db.cachedStatement(sql: """
+                    SELECT job_files.* FROM jobs JOIN job_files ON job_files.job_id = jobs.id
+                    WHERE jobs.source = ? AND jobs.domain = ? AND jobs.hour = ?
+                    ORDER BY job_files.area, job_files.name
+                    """),
+                arguments: [window.source, window.domain, window.hour.databaseSeconds]
+            ).map(Self.fileRecord(from:))
+        }
+    }
+
+    /// A `job_files` row as a record.
+    private static func fileRecord(from row: Row) -> FileRecord {
+        FileRecord(
+            area: row["area"], name: row["name"], size: row["size"],
+            crc64: UInt64(row["crc64"] as String) ?? 0, md5: row["md5"], sha256: row["sha256"],
+            objectKey: row["object_key"], skipped: row["skipped"], etag: row["etag"], downloaded: row["downloaded"])
     }
 
     public func status(recentFailureLimit: Int) async throws -> StatusReport {
@@ -52,6 +68,8 @@ extension SQLiteJobStore {
             var settlingByDomain: [String: SettleCounts] = [:]
             var totals = StateCounts()
             var settling = SettleCounts()
+            var avoidedByDomain: [String: AvoidedDownloads] = [:]
+            var avoided = AvoidedDownloads()
             for row in try Row.fetchAll(db, sql: "SELECT source, domain, state, count FROM job_counts") {
                 let key = "\(row["source"] as String)\u{0}\(row["domain"] as String)"
                 let count: Int = row["count"]
@@ -65,6 +83,12 @@ extension SQLiteJobStore {
                 } else if tally == "replaced" {
                     settlingByDomain[key, default: SettleCounts()].replaced += count
                     settling.replaced += count
+                } else if tally == "avoided_copy" {
+                    avoidedByDomain[key, default: AvoidedDownloads()].copy += count
+                    avoided.copy += count
+                } else if tally == "avoided_reconcile" {
+                    avoidedByDomain[key, default: AvoidedDownloads()].reconcile += count
+                    avoided.reconcile += count
                 }
             }
             let domains = try Row.fetchAll(
@@ -84,7 +108,8 @@ extension SQLiteJobStore {
                     oldestOpenHour: (row["oldest_open"] as Int64?).map(Date.init(unixSeconds:)),
                     plannedUntil: (row["planned_until"] as Int64?).map(Date.init(unixSeconds:)),
                     settling: settlingByDomain["\(source)\u{0}\(domain)"] ?? SettleCounts(),
-                    skippedHours: row["skipped_hours"])
+                    skippedHours: row["skipped_hours"],
+                    downloadsAvoided: avoidedByDomain["\(source)\u{0}\(domain)"] ?? AvoidedDownloads())
             }
             let failures = try Row.fetchAll(
                 db,
@@ -103,7 +128,8 @@ extension SQLiteJobStore {
             let outages = try Self.outageHistory(db, limit: 10)
             return StatusReport(
                 totals: totals, settling: settling, domains: domains, recentFailures: failures,
-                dependencies: try Self.dependencyStates(db), recentOutages: outages.recent, outageCount: outages.count)
+                dependencies: try Self.dependencyStates(db), recentOutages: outages.recent, outageCount: outages.count,
+                downloadsAvoided: avoided)
         }
     }
 

@@ -10,7 +10,7 @@ import Glibc
 /// The `JobStore` over one SQLite database file: WAL mode so `status` and `retry` read and write beside
 /// a running service, a busy timeout so they wait for each other rather than fail, and the file created
 /// with mode 0600 because it records which buckets and domains an account uses.
-public final class SQLiteJobStore: JobStore {
+public final class SQLiteJobStore: JobStore, RecordedFileLookup {
     /// The database file's path.
     public let path: String
     /// The GRDB pool; one per process.
