@@ -47,6 +47,8 @@ public final class WorkerPool: Service {
     private let stopping = Mutex(false)
     /// Wakes the dispatch loop when a stop is asked for, so it does not sit out its poll interval.
     private let stopRequests = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    /// Ends the grace period early (`interruptNow`).
+    private let interruptRequests = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     /// Set when the shutdown grace period ran out and running windows were cancelled: their errors are
     /// the interruption, not a fault of the window.
     private let interrupting = Mutex(false)
@@ -105,6 +107,13 @@ public final class WorkerPool: Service {
         stopRequests.continuation.yield()
     }
 
+    /// Stops leasing and interrupts running windows now, without waiting out the grace period (a
+    /// second signal): they are handed back without using an attempt.
+    public func interruptNow() {
+        stop()
+        interruptRequests.continuation.yield()
+    }
+
     /// How many windows may be leased now with `running` of them under way, and whether the one leased
     /// is a probe: all free workers while every dependency is healthy; during an outage one window, alone
     /// and only when a probe is due.
@@ -132,8 +141,13 @@ public final class WorkerPool: Service {
                     if !graceArmed {
                         graceArmed = true
                         let grace = configuration.shutdownGracePeriod
-                        group.addTask { [clock] in
-                            try? await clock.sleep(for: grace)
+                        group.addTask { [clock, interruptRequests] in
+                            await withTaskGroup(of: Void.self) { race in
+                                race.addTask { try? await clock.sleep(for: grace) }
+                                race.addTask { for await _ in interruptRequests.stream { break } }
+                                await race.next()
+                                race.cancelAll()
+                            }
                             return .graceExpired
                         }
                     }

@@ -87,7 +87,9 @@ struct ServiceAssembly {
                     policy: policy),
                 store: store, source: source, clock: clock, logger: logger)
             let workerPool = WorkerPool(
-                configuration: WorkerPoolConfiguration(concurrency: configuration.workers.concurrency, policy: policy),
+                configuration: WorkerPoolConfiguration(
+                    concurrency: configuration.workers.concurrency,
+                    shutdownGracePeriod: .seconds(configuration.workers.shutdownGraceSeconds), policy: policy),
                 store: store, transfer: transfer, clock: clock, logger: logger, health: health)
             try await LeaseOwner.releaseLeasesOfPredecessors(store: store, policy: policy, now: clock.now, logger: logger)
             return ServiceAssembly(

@@ -100,13 +100,10 @@ struct SimulateCDNCommand: AsyncParsableCommand {
 
     /// `--listen` split into host and port; `[v6]:port` is accepted.
     private func address() throws -> (host: String, port: Int) {
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
-              (0...65_535).contains(port)
-        else { throw ValidationError("--listen must be HOST:PORT with a port in 0...65535, got '\(listen)'") }
-        var host = String(listen[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty else { throw ValidationError("--listen must name a host, got '\(listen)'") }
-        return (host, port)
+        guard let address = ListenAddress(listen) else {
+            throw ValidationError("--listen must be HOST:PORT with a host and a port in 0...65535, got '\(listen)'")
+        }
+        return (address.host, address.port)
     }
 
     private func simulatorConfiguration() throws -> CDNSimulatorConfiguration {

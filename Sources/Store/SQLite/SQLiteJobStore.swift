@@ -93,6 +93,15 @@ public final class SQLiteJobStore: JobStore, RecordedFileLookup {
         try pool.read { db in try Migrations.appliedIdentifiers(db).sorted() }
     }
 
+    /// Throws unless a write transaction can be started now (readiness checks): takes SQLite's write
+    /// lock and rolls back, writing nothing.
+    public func checkWritable() async throws {
+        try await pool.writeWithoutTransaction { db in
+            try db.execute(sql: "BEGIN IMMEDIATE")
+            try db.execute(sql: "ROLLBACK")
+        }
+    }
+
     /// Closes the database; later calls fail.
     public func close() throws {
         try pool.close()

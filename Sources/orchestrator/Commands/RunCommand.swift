@@ -1,7 +1,10 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
+import UnixSignals
 
 /// `orchestrator run`: the always-on service.
 struct RunCommand: AsyncParsableCommand {
@@ -13,17 +16,47 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try await ConfigurationLoader.load(path: try ConfigFileLocator.locate(config, acceptsDatabase: false))
-        let logger = LogSetup.makeLogger(level: configuration.logLevel)
+        let logger = LogSetup.makeLogger(level: configuration.logLevel, format: configuration.logFormat)
         logger.info("starting", metadata: ["service.configuration": "\(configuration)"])
-        let assembly = try await ServiceAssembly.make(configuration: configuration, clock: try CommandClock.make(logger: logger), logger: logger)
+        // Before anything creates a counter: metrics bind to the factory they find when created.
+        let registry = PrometheusCollectorRegistry()
+        if !configuration.metricsListen.isEmpty {
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        }
+        let clock = try CommandClock.make(logger: logger)
+        let assembly = try await ServiceAssembly.make(configuration: configuration, clock: clock, logger: logger)
         // The database is open and current, and a crashed predecessor's leftovers are cleared: other
         // processes may use the database from here on (the end-to-end tests wait for this line).
         logger.info("service ready", metadata: ["database.path": "\(configuration.database)"])
+        var services = assembly.services
+        if let address = ListenAddress(configuration.metricsListen) {
+            services.append(MetricsEndpoint(
+                address: address, registry: registry, store: assembly.store, scheduler: assembly.scheduler,
+                health: assembly.workerPool.health, clock: clock, logger: logger))
+        }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: assembly.services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
+        // A second SIGTERM or SIGINT does not wait out the grace period: running windows are
+        // interrupted and handed back at once, without using an attempt.
+        let secondSignal = Task {
+            var received = 0
+            for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+                received += 1
+                if received == 1 {
+                    logger.notice("stopping: no new windows; running ones get the grace period", metadata: [
+                        "signal": "\(signal)", "shutdown.grace_seconds": "\(configuration.workers.shutdownGraceSeconds)",
+                    ])
+                } else {
+                    logger.warning("second signal: interrupting running windows now", metadata: ["signal": "\(signal)"])
+                    assembly.workerPool.interruptNow()
+                    break
+                }
+            }
+        }
+        defer { secondSignal.cancel() }
         do {
             try await group.run()
         } catch {
@@ -37,12 +70,10 @@ struct RunCommand: AsyncParsableCommand {
 
 /// Logging set-up for the executable (the only place that bootstraps it).
 enum LogSetup {
-    /// Bootstraps swift-log to standard error at `level` and returns the service's logger.
-    static func makeLogger(level: String) -> Logger {
+    /// Bootstraps swift-log to standard error at `level` in `format` and returns the service's logger.
+    static func makeLogger(level: String, format: LogFormat = .text) -> Logger {
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = Logger.Level(rawValue: level) ?? .info
-            return handler
+            StructuredLogHandler(label: label, format: format, logLevel: Logger.Level(rawValue: level) ?? .info)
         }
         return Logger(label: "orchestrator")
     }

@@ -87,6 +87,9 @@ enum ConfigurationLoader {
         var configuration = OrchestratorConfiguration()
         configuration.database = values.string("database", default: configuration.database)
         configuration.logLevel = values.string("log.level", default: configuration.logLevel)
+        let format = values.string("log.format", default: configuration.logFormat.rawValue)
+        if let known = LogFormat(rawValue: format) { configuration.logFormat = known } else { values.problems.add("log.format must be one of text, logfmt, json") }
+        configuration.metricsListen = values.string("metrics.listen", default: configuration.metricsListen)
 
         var cdn = configuration.cdn
         cdn.endpoint = values.string("cdn.endpoint", default: cdn.endpoint)
@@ -114,6 +117,7 @@ enum ConfigurationLoader {
         workers.backoffCapSeconds = values.int("workers.backoff_cap_seconds", default: workers.backoffCapSeconds)
         workers.leaseSeconds = values.int("workers.lease_seconds", default: workers.leaseSeconds)
         workers.maxWindowMinutes = values.int("workers.max_window_minutes", default: workers.maxWindowMinutes)
+        workers.shutdownGraceSeconds = values.int("workers.shutdown_grace_seconds", default: workers.shutdownGraceSeconds)
         workers.spoolDirectory = values.string("workers.spool_directory", default: workers.spoolDirectory)
         configuration.workers = workers
 
@@ -178,6 +182,10 @@ enum ConfigurationLoader {
         require(configuration.workers.backoffCapSeconds >= configuration.workers.backoffBaseSeconds, "workers.backoff_cap_seconds must be at least workers.backoff_base_seconds")
         require(configuration.workers.leaseSeconds >= 3, "workers.lease_seconds must be at least 3")
         require((1...10_080).contains(configuration.workers.maxWindowMinutes), "workers.max_window_minutes must be between 1 and 10080 (a week)")
+        require((0...3600).contains(configuration.workers.shutdownGraceSeconds), "workers.shutdown_grace_seconds must be between 0 and 3600")
+        if !configuration.metricsListen.isEmpty {
+            require(ListenAddress(configuration.metricsListen) != nil, "metrics.listen must be HOST:PORT with a port in 1...65535, or empty to turn metrics off")
+        }
         let download = configuration.download
         typealias Download = OrchestratorConfiguration.Download
         require((1...Download.maxTimeoutSeconds).contains(download.timeoutSeconds), "download.timeout_seconds must be between 1 and \(Download.maxTimeoutSeconds)")

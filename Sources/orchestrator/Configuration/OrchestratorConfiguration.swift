@@ -57,6 +57,9 @@ struct OrchestratorConfiguration: Sendable, CustomStringConvertible {
         var backoffCapSeconds = Int(RetryPolicy().maximumDelay)
         /// `workers.lease_seconds`: how long a lease lasts without a heartbeat.
         var leaseSeconds = Int(WindowPolicy().leaseDuration)
+        /// `workers.shutdown_grace_seconds`: how long SIGTERM waits for running windows before it
+        /// interrupts them and hands them back.
+        var shutdownGraceSeconds = Int(WorkerPoolConfiguration().shutdownGracePeriod.components.seconds)
         /// `workers.max_window_minutes`: the longest one window may run before it is stopped and retried.
         var maxWindowMinutes = Int(WindowPolicy().maxWindowDuration / 60)
         /// `workers.spool_directory`: empty means `<database>.spool`.
@@ -141,6 +144,10 @@ struct OrchestratorConfiguration: Sendable, CustomStringConvertible {
     var sink = Sink()
     /// `log.level`: trace, debug, info, notice, warning, error or critical.
     var logLevel = "info"
+    /// `log.format`: `text` (human), `logfmt` or `json` (one object per line), to standard error.
+    var logFormat = LogFormat.text
+    /// `metrics.listen`: `host:port` for `/metrics`, `/healthz` and `/readyz`; empty turns them off.
+    var metricsListen = ""
 
     /// The spool directory: configured, or `<database>.spool` beside the database.
     var resolvedSpoolDirectory: String {
