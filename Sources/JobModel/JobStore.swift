@@ -62,6 +62,11 @@ public protocol JobStore: Sendable {
     /// The per-file results of a window.
     func files(ofJob id: Int64) async throws -> [FileRecord]
 
+    /// Deletes at most `limit` done and final windows whose hour started before `cutoff`, with their
+    /// file rows, and the outages that ended before it, so the database stays bounded over months.
+    /// Returns how many windows were deleted.
+    func pruneDoneWindows(hoursBefore cutoff: Date, limit: Int) async throws -> Int
+
     /// Records the dependencies' current health, and the outages that ended since the last call.
     func saveDependencyHealth(_ states: [DependencyState], endedOutages: [OutagePeriod], now: Date) async throws
 

@@ -26,8 +26,11 @@ struct ServiceAssembly {
     /// This process's hold on the database and the spool, for as long as the assembly lives.
     let instanceLock: InstanceLock
 
+    /// Pruning of old done windows, unless `retention.done_days` is 0.
+    let retention: PeriodicService?
+
     /// The services in start order.
-    var services: [any Service] { [scheduler, workerPool] + (maintenance.map { [$0] } ?? []) }
+    var services: [any Service] { [scheduler, workerPool] + (maintenance.map { [$0] } ?? []) + (retention.map { [$0] } ?? []) }
 
     /// Wires everything; also clears what a crashed predecessor left behind (spool and temporary files,
     /// leases of processes that no longer exist).
@@ -94,7 +97,9 @@ struct ServiceAssembly {
             try await LeaseOwner.releaseLeasesOfPredecessors(store: store, policy: policy, now: clock.now, logger: logger)
             return ServiceAssembly(
                 store: store, httpClient: httpClient, downloadClient: downloadClient, scheduler: scheduler, workerPool: workerPool,
-                maintenance: maintenance, instanceLock: instanceLock)
+                maintenance: maintenance, instanceLock: instanceLock,
+                retention: configuration.retentionDoneDays > 0
+                    ? .retention(store: store, keepDays: configuration.retentionDoneDays, clock: clock, logger: logger) : nil)
         } catch {
             try? await httpClient.shutdown()
             try? await downloadClient.shutdown()

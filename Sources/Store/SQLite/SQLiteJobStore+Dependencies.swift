@@ -68,3 +68,27 @@ extension SQLiteJobStore {
         return (recent, count)
     }
 }
+
+extension SQLiteJobStore {
+    public func pruneDoneWindows(hoursBefore cutoff: Date, limit: Int) async throws -> Int {
+        let deleted = try await pool.write { db -> Int in
+            // The job_files rows go with their window (ON DELETE CASCADE); the triggers keep
+            // job_counts in step.
+            try db.execute(
+                sql: """
+                    DELETE FROM jobs WHERE id IN (
+                        SELECT id FROM jobs WHERE state = 'done' AND final = 1 AND hour < ? ORDER BY hour LIMIT ?)
+                    """,
+                arguments: [cutoff.databaseSeconds, limit])
+            let deleted = db.changesCount
+            try db.execute(sql: "DELETE FROM dependency_outages WHERE ended_at < ?", arguments: [cutoff.databaseSeconds])
+            return deleted
+        }
+        if deleted > 0 {
+            // Hand the freed pages back to the main file now, so the write-ahead log does not grow with
+            // the deletions; later inserts reuse those pages.
+            try await pool.writeWithoutTransaction { db in _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)") }
+        }
+        return deleted
+    }
+}

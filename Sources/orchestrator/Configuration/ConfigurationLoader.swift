@@ -90,6 +90,7 @@ enum ConfigurationLoader {
         let format = values.string("log.format", default: configuration.logFormat.rawValue)
         if let known = LogFormat(rawValue: format) { configuration.logFormat = known } else { values.problems.add("log.format must be one of text, logfmt, json") }
         configuration.metricsListen = values.string("metrics.listen", default: configuration.metricsListen)
+        configuration.retentionDoneDays = values.int("retention.done_days", default: configuration.retentionDoneDays)
 
         var cdn = configuration.cdn
         cdn.endpoint = values.string("cdn.endpoint", default: cdn.endpoint)
@@ -182,6 +183,7 @@ enum ConfigurationLoader {
         require(configuration.workers.backoffCapSeconds >= configuration.workers.backoffBaseSeconds, "workers.backoff_cap_seconds must be at least workers.backoff_base_seconds")
         require(configuration.workers.leaseSeconds >= 3, "workers.lease_seconds must be at least 3")
         require((1...10_080).contains(configuration.workers.maxWindowMinutes), "workers.max_window_minutes must be between 1 and 10080 (a week)")
+        require((0...36_500).contains(configuration.retentionDoneDays), "retention.done_days must be between 0 (keep forever) and 36500")
         require((0...3600).contains(configuration.workers.shutdownGraceSeconds), "workers.shutdown_grace_seconds must be between 0 and 3600")
         if !configuration.metricsListen.isEmpty {
             require(ListenAddress(configuration.metricsListen) != nil, "metrics.listen must be HOST:PORT with a port in 1...65535, or empty to turn metrics off")

@@ -146,6 +146,9 @@ struct OrchestratorConfiguration: Sendable, CustomStringConvertible {
     var logLevel = "info"
     /// `log.format`: `text` (human), `logfmt` or `json` (one object per line), to standard error.
     var logFormat = LogFormat.text
+    /// `retention.done_days`: done, final windows older than this many days are pruned with their file
+    /// rows; 0 keeps them forever.
+    var retentionDoneDays = 90
     /// `metrics.listen`: `host:port` for `/metrics`, `/healthz` and `/readyz`; empty turns them off.
     var metricsListen = ""
 
