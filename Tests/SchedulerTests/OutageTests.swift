@@ -38,12 +38,7 @@ struct OutageTests {
                     outages: outages(start), clock: clock),
                 logger: quietLogger)
             httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
-            let source = TencentCDNClient(
-                configuration: TencentCDNConfiguration(
-                    endpoint: simulator.baseURL.absoluteString,
-                    credentials: TencentCredentials(secretID: "AKIDsimulator", secretKey: "simulator-secret-key"), area: "mainland",
-                    requestsPerSecond: 0),
-                httpClient: httpClient, logger: quietLogger, clock: clock)
+            let source = simulatorSource(simulator, httpClient: httpClient, clock: clock)
             // The service's defaults: 8 attempts, 30 s doubling to an hour. Without outage handling, an
             // outage of about two hours fails every window that meets it.
             let policy = WindowPolicy()

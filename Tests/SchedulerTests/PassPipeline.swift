@@ -36,13 +36,7 @@ struct PassPipeline {
             logger: quietLogger)
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
-            let source = TencentCDNClient(
-                configuration: TencentCDNConfiguration(
-                    endpoint: simulator.baseURL.absoluteString,
-                    credentials: TencentCredentials(secretID: "AKIDsimulator", secretKey: "simulator-secret-key"), area: "mainland",
-                    // No client-side pacing: it would wait on the manual clock, which only the test moves.
-                    requestsPerSecond: 0),
-                httpClient: httpClient, logger: quietLogger, clock: clock)
+            let source = simulatorSource(simulator, httpClient: httpClient, clock: clock)
             let transfer = LogPackageTransfer(
                 source: source,
                 downloader: PackageDownloader(httpClient: httpClient, spoolDirectory: database.directory.path, logger: quietLogger),

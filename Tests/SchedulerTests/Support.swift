@@ -1,3 +1,6 @@
+import AsyncHTTPClient
+import CDNSimulator
+import Core
 import Foundation
 import JobModel
 import Jobs
@@ -5,6 +8,7 @@ import Logging
 @testable import Scheduler
 @testable import Store
 import Synchronization
+import TencentCloud
 
 /// A real SQLite store in a temporary directory that outlives reopenings (for restart tests).
 final class TemporaryDatabase {
@@ -80,3 +84,14 @@ final class ScriptedTransfer: WindowTransfer {
 }
 
 let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+/// The CDN client of a pipeline test, against an in-process simulator with its default credentials.
+/// No client-side pacing: it would wait on the manual clock, which only the test moves.
+func simulatorSource(_ simulator: RunningSimulator, httpClient: HTTPClient, clock: any WallClock) -> TencentCDNClient {
+    TencentCDNClient(
+        configuration: TencentCDNConfiguration(
+            endpoint: simulator.baseURL.absoluteString,
+            credentials: TencentCredentials(secretID: "AKIDsimulator", secretKey: "simulator-secret-key"), area: "mainland",
+            requestsPerSecond: 0),
+        httpClient: httpClient, logger: quietLogger, clock: clock)
+}
