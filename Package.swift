@@ -18,6 +18,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: [.defaults, "YAML"]),
+        // swift-configuration's own YAML parser, used directly to list a file's keys (unknown keys are
+        // errors) and to report syntax errors without quoting the file's lines.
+        .package(url: "https://github.com/jpsim/Yams", "5.4.0"..<"7.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -100,6 +103,7 @@ let package = Package(
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .executableTarget(
@@ -132,6 +136,6 @@ let package = Package(
         .testTarget(name: "CDNSimulatorTests", dependencies: ["CDNSimulator", "TencentCloud", "Jobs", "Core", "TestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         .testTarget(name: "OrchestratorTests", dependencies: ["Store", "JobModel", "Jobs", "ObjectStorage", "Core", "CDNSimulator", "TestSupport",
-            .product(name: "Logging", package: "swift-log")]),
+            .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )

@@ -12,8 +12,12 @@ struct RunCommand: AsyncParsableCommand {
     var config: String?
 
     func run() async throws {
-        let configuration = try await ConfigurationLoader.load(path: try ConfigFileLocator.locate(config, acceptsDatabase: false))
+        let loaded = try await ConfigurationLoader.load(path: try ConfigFileLocator.locate(config, acceptsDatabase: false))
+        let configuration = loaded.configuration
         let logger = LogSetup.makeLogger(level: configuration.logLevel)
+        for warning in loaded.warnings {
+            logger.warning("configuration file readable by others holds a secret", metadata: ["configuration.warning": "\(warning)"])
+        }
         logger.info("starting", metadata: ["service.configuration": "\(configuration)"])
         let assembly = try await ServiceAssembly.make(configuration: configuration, clock: try CommandClock.make(logger: logger), logger: logger)
         // The database is open and current, and a crashed predecessor's leftovers are cleared: other
