@@ -20,6 +20,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: [.defaults, "YAML"]),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // swift-configuration's own YAML parser, used directly to list a file's keys (unknown keys are
+        // errors) and to report syntax errors without quoting the file's lines.
+        .package(url: "https://github.com/jpsim/Yams", "5.4.0"..<"7.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -110,6 +113,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .executableTarget(
@@ -142,6 +146,6 @@ let package = Package(
         .testTarget(name: "CDNSimulatorTests", dependencies: ["CDNSimulator", "TencentCloud", "Jobs", "Core", "TestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         .testTarget(name: "OrchestratorTests", dependencies: ["Store", "JobModel", "Jobs", "ObjectStorage", "Core", "CDNSimulator", "TestSupport",
-            .product(name: "Logging", package: "swift-log")]),
+            .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )

@@ -59,6 +59,9 @@ public protocol JobStore: Sendable {
     /// Windows matching `filter`, newest hour first.
     func jobs(matching filter: JobFilter, limit: Int) async throws -> [JobSummary]
 
+    /// One window by its id, nil when there is none.
+    func job(id: Int64) async throws -> JobSummary?
+
     /// The per-file results of a window.
     func files(ofJob id: Int64) async throws -> [FileRecord]
 

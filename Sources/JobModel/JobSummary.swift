@@ -24,6 +24,16 @@ public struct JobSummary: Sendable, Hashable, Codable {
     public var pass: WindowPass = .copy
     /// Done and settled.
     public var final = false
+    /// When the window was planned.
+    public var createdAt: Date?
+    /// When it was last done or failed; nil while it is pending or running.
+    public var finishedAt: Date?
+    /// The holder of its lease (`host/pid/random`) while it is running.
+    public var leaseOwner: String?
+    /// When that lease expires unless renewed.
+    public var leaseUntil: Date?
+    /// Packages its reconcile pass found changed and stored again.
+    public var replacedCount = 0
 
     /// Creates a summary.
     public init(id: Int64, window: Window, state: JobState, attempts: Int, runAt: Date, lastError: JobError?, fileCount: Int, byteCount: Int64, updatedAt: Date) {

@@ -3,7 +3,7 @@
 ///
 /// Codes: `store.missing` (no database file and not asked to create one), `store.unreadable` (not a
 /// database, or SQLite refused it), `store.create_failed`, `store.newer_schema` (written by a newer
-/// binary), `store.migration_failed`, `store.upload_unknown` (a multipart upload the ledger does not
+/// binary), `store.outdated_schema` (lacks migrations, and the opener may not apply them), `store.migration_failed`, `store.upload_unknown` (a multipart upload the ledger does not
 /// record), `store.malformed` (a value the schema cannot hold).
 public struct StoreError: Error, Sendable, CustomStringConvertible {
     /// A stable, short code.

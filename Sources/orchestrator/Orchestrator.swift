@@ -7,7 +7,7 @@ struct Orchestrator: AsyncParsableCommand {
         commandName: "orchestrator",
         abstract: "Archives CDN access logs into object storage, hour by hour, without losing any.",
         subcommands: [
-            RunCommand.self, StatusCommand.self, RetryCommand.self, JobsCommand.self, BackfillCommand.self,
+            RunCommand.self, StatusCommand.self, RetryCommand.self, JobsCommand.self, BackfillCommand.self, CheckConfigCommand.self, MigrateCommand.self,
             DemoCommand.self, SimulateCDNCommand.self,
         ])
 }

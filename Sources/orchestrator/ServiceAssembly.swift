@@ -43,13 +43,7 @@ struct ServiceAssembly {
         let httpClient = HTTPClients.signedCalls()
         let downloadClient = HTTPClients.downloads()
         do {
-            let source = TencentCDNClient(
-                configuration: TencentCDNConfiguration(
-                    endpoint: configuration.cdn.endpoint,
-                    credentials: TencentCredentials(secretID: configuration.cdn.secretID, secretKey: configuration.cdn.secretKey, token: configuration.cdn.token),
-                    area: configuration.cdn.area,
-                    requestsPerSecond: configuration.cdn.requestsPerSecond),
-                httpClient: httpClient, logger: logger, clock: clock, deadlineClock: clock)
+            let source = makeCDNClient(configuration.cdn, httpClient: httpClient, clock: clock, logger: logger)
             let keyTemplate = try KeyTemplate(configuration.sink.keyTemplate)
             let downloader = PackageDownloader(
                 httpClient: downloadClient, spoolDirectory: configuration.resolvedSpoolDirectory, logger: logger,
@@ -107,16 +101,32 @@ struct ServiceAssembly {
         }
     }
 
-    /// The COS or S3 sink of `sink`, recording multipart progress in `ledger`.
-    private static func makeObjectStoreSink(
-        _ sink: OrchestratorConfiguration.Sink, ledger: any UploadLedger, httpClient: HTTPClient, clock: any WallClock, logger: Logger
-    ) -> ObjectStoreSink {
-        let client = ObjectStoreClient(
+    /// The CDN API client of `cdn` (also what `check-config --probe` asks).
+    static func makeCDNClient(_ cdn: OrchestratorConfiguration.CDN, httpClient: HTTPClient, clock: any WallClock, logger: Logger) -> TencentCDNClient {
+        TencentCDNClient(
+            configuration: TencentCDNConfiguration(
+                endpoint: cdn.endpoint,
+                credentials: TencentCredentials(secretID: cdn.secretID, secretKey: cdn.secretKey, token: cdn.token),
+                area: cdn.area,
+                requestsPerSecond: cdn.requestsPerSecond),
+            httpClient: httpClient, logger: logger, clock: clock, deadlineClock: clock)
+    }
+
+    /// The object store client of a COS or S3 `sink` (also what `check-config --probe` asks).
+    static func makeObjectStoreClient(_ sink: OrchestratorConfiguration.Sink, httpClient: HTTPClient, clock: any WallClock, logger: Logger) -> ObjectStoreClient {
+        ObjectStoreClient(
             configuration: ObjectStoreConfiguration(
                 dialect: sink.kind == .cos ? .cos : .s3, endpoint: sink.endpoint, bucket: sink.bucket, region: sink.region,
                 pathStyle: sink.pathStyle,
                 credentials: ObjectStoreCredentials(accessKeyID: sink.secretID, secretAccessKey: sink.secretKey, sessionToken: sink.token)),
             httpClient: httpClient, logger: logger, clock: clock)
+    }
+
+    /// The COS or S3 sink of `sink`, recording multipart progress in `ledger`.
+    private static func makeObjectStoreSink(
+        _ sink: OrchestratorConfiguration.Sink, ledger: any UploadLedger, httpClient: HTTPClient, clock: any WallClock, logger: Logger
+    ) -> ObjectStoreSink {
+        let client = makeObjectStoreClient(sink, httpClient: httpClient, clock: clock, logger: logger)
         return ObjectStoreSink(
             client: client, ledger: ledger, multipartThreshold: Int64(sink.multipartThresholdMiB) << 20,
             minimumPartSize: Int64(sink.partSizeMiB) << 20, partConcurrency: sink.partConcurrency,

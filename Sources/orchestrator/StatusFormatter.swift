@@ -121,7 +121,7 @@ enum StatusFormatter {
     }
 
     /// Pads the cells of `rows` into columns; every cell made printable first.
-    private static func align(_ rows: [[String]], rightAligned: ClosedRange<Int>) -> [String] {
+    static func align(_ rows: [[String]], rightAligned: ClosedRange<Int>) -> [String] {
         let rows = rows.map { $0.map(printable) }
         guard let columns = rows.first?.count else { return [] }
         let widths = (0..<columns).map { column in rows.map { $0[column].count }.max() ?? 0 }

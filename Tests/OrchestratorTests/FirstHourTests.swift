@@ -73,13 +73,13 @@ struct FirstHourTests {
             "invalid configuration: cdn.secret_id is not set (set it, or TENCENTCLOUD_SECRET_ID in the environment)",
             "invalid configuration: cdn.secret_key is not set (set it, or TENCENTCLOUD_SECRET_KEY in the environment)",
             "invalid configuration: cdn.area must be global, mainland or overseas (got europe)",
-            "invalid configuration: workers.concurrency must be between 1 and 256",
+            "invalid configuration: workers.concurrency must be between 1 and 256 (got 0)",
         ], "\(invalid.stderr)")
 
         let limit = try Binary.run(["jobs", "--limit", "-3", "--db", sandbox.database.path])
         #expect(limit.status != 0)
         #expect(limit.stderr.split(separator: "\n").first == "Error: --limit must be at least 1 (got -3)", "\(limit.stderr)")
-        let help = try Binary.run(["jobs", "--help"])
+        let help = try Binary.run(["jobs", "list", "--help"])
         #expect(help.stdout.components(separatedBy: "pending").count == 2, "the states are listed once: \(help.stdout)")
     }
 }

@@ -66,9 +66,32 @@ enum Migrations {
         return try Set(String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"))
     }
 
+    /// Throws unless the database records exactly the embedded migrations: `store.outdated_schema`
+    /// when it lacks some (naming `orchestrator migrate`), `store.newer_schema` when it records one this
+    /// binary does not know. Reads only.
+    static func requireCurrent(_ reader: some DatabaseReader, path: String) throws {
+        let recorded = try reader.read { db in try appliedIdentifiers(db) }
+        try checkNotSuperseded(recorded, path: path)
+        let missing = names.filter { !recorded.contains($0) }
+        if !missing.isEmpty { throw outdated(path: path, missing: missing) }
+    }
+
+    /// The error for a database that lacks `missing`.
+    static func outdated(path: String, missing: [String]) -> StoreError {
+        let what = missing.count == names.count
+            ? "has no schema yet"
+            : "lacks migration\(missing.count == 1 ? "" : "s") \(missing.joined(separator: ", "))"
+        return StoreError(
+            "store.outdated_schema",
+            "the database \(path) \(what); run `orchestrator migrate` (or start the service with `orchestrator run`) to upgrade it")
+    }
+
     private static func checkNotSuperseded(_ recorded: Set<String>, path: String) throws {
-        if !recorded.isSubset(of: Set(names)) {
-            throw StoreError("store.newer_schema", "the database \(path) was written by a newer version of orchestrator; upgrade this binary")
+        let unknown = recorded.subtracting(names).sorted()
+        if !unknown.isEmpty {
+            throw StoreError(
+                "store.newer_schema",
+                "the database \(path) was written by a newer version of orchestrator (it records migration\(unknown.count == 1 ? "" : "s") \(unknown.joined(separator: ", ")), unknown to this binary); upgrade this binary")
         }
     }
 }

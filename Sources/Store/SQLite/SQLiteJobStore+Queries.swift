@@ -22,14 +22,25 @@ extension SQLiteJobStore {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT id, source, domain, hour, state, attempts, run_at, last_error_code, last_error_message,
-                           file_count, byte_count, updated_at, pass, final
+                    SELECT \(Self.summaryColumns)
                     FROM jobs WHERE \(condition) ORDER BY hour DESC, domain LIMIT ?
                     """,
                 arguments: arguments + [limit]
             ).map(Self.summary(from:))
         }
     }
+
+    public func job(id: Int64) async throws -> JobSummary? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.summaryColumns) FROM jobs WHERE id = ?", arguments: [id]).map(Self.summary(from:))
+        }
+    }
+
+    /// The columns `summary(from:)` reads.
+    static let summaryColumns = """
+        id, source, domain, hour, state, attempts, run_at, last_error_code, last_error_message,
+        file_count, byte_count, created_at, updated_at, finished_at, lease_owner, lease_until, pass, final, replaced_count
+        """
 
     public func files(ofJob id: Int64) async throws -> [FileRecord] {
         try await pool.read { db in
@@ -168,6 +179,11 @@ extension SQLiteJobStore {
             updatedAt: Date(unixSeconds: row["updated_at"]))
         summary.pass = WindowPass(rawValue: row["pass"]) ?? .copy
         summary.final = row["final"]
+        summary.createdAt = Date(unixSeconds: row["created_at"])
+        summary.finishedAt = (row["finished_at"] as Int64?).map(Date.init(unixSeconds:))
+        summary.leaseOwner = row["lease_owner"]
+        summary.leaseUntil = (row["lease_until"] as Int64?).map(Date.init(unixSeconds:))
+        summary.replacedCount = row["replaced_count"]
         return summary
     }
 }

@@ -18,13 +18,25 @@ public final class SQLiteJobStore: JobStore, RecordedFileLookup {
     /// Batches the state changes of concurrent workers into shared transactions.
     let groupCommit: GroupCommit
     /// The migrations this opening applied, in order; empty when the database was already current.
-    let appliedMigrations: [String]
+    public let appliedMigrations: [String]
 
-    /// Opens (and with `create`, creates) the database at `path` and applies pending migrations.
+    /// What opening the database may do to its schema.
+    public enum SchemaAccess: Sendable {
+        /// Apply every migration the database lacks (the service, `demo`, `migrate`).
+        case migrate
+        /// Change nothing: refuse a database that lacks a migration (`store.outdated_schema`, naming
+        /// `orchestrator migrate`) as well as a newer one. What the inspection commands use, so that
+        /// looking at a database never upgrades it behind the back of the service that runs on it.
+        case requireCurrent
+    }
+
+    /// Opens (and with `create`, creates) the database at `path` and, with `schema` `.migrate`, applies
+    /// pending migrations.
     ///
     /// - Throws: `StoreError` naming the file when it is missing (and `create` is false), unreadable,
-    ///   not a database, or from a newer version of the service.
-    public init(path: String, create: Bool = true, busyTimeout: TimeInterval = 10) throws {
+    ///   not a database, from a newer version of the service, or (with `.requireCurrent`) from an
+    ///   older one.
+    public init(path: String, create: Bool = true, busyTimeout: TimeInterval = 10, schema: SchemaAccess = .migrate) throws {
         self.path = path
         let exists = FileManager.default.fileExists(atPath: path)
         if !exists {
@@ -32,6 +44,10 @@ public final class SQLiteJobStore: JobStore, RecordedFileLookup {
                 throw StoreError("store.missing", "no database at \(path) (start the service with `orchestrator run` first, or pass --db/--config)")
             }
             try Self.createPrivateFile(at: path)
+        }
+        if schema == .requireCurrent, exists, Self.isEmptyFile(path) {
+            // Opening would switch an empty file to WAL mode: a write, and nothing to read anyway.
+            throw Migrations.outdated(path: path, missing: Migrations.names)
         }
         var configuration = Configuration()
         configuration.busyMode = .timeout(busyTimeout)
@@ -43,7 +59,8 @@ public final class SQLiteJobStore: JobStore, RecordedFileLookup {
             try db.execute(sql: "PRAGMA cache_size = -65536")
         }
         do {
-            (pool, appliedMigrations) = try Self.openAndMigrate(path: path, configuration: configuration, patience: busyTimeout)
+            (pool, appliedMigrations) = try Self.openAndMigrate(
+                path: path, configuration: configuration, patience: busyTimeout, migrate: schema == .migrate)
             groupCommit = GroupCommit(writer: pool)
         } catch let error as StoreError {
             throw error
@@ -57,20 +74,33 @@ public final class SQLiteJobStore: JobStore, RecordedFileLookup {
     /// could deadlock, SQLite answers SQLITE_BUSY at once instead of calling the busy handler.
     /// Gives up after about `patience` seconds of waiting.
     private static func openAndMigrate(
-        path: String, configuration: Configuration, patience: TimeInterval
+        path: String, configuration: Configuration, patience: TimeInterval, migrate: Bool
     ) throws -> (DatabasePool, [String]) {
         var waited: TimeInterval = 0
         var pause: TimeInterval = 0.01
         while true {
             do {
                 let pool = try DatabasePool(path: path, configuration: configuration)
-                return (pool, try Migrations.apply(to: pool, path: path))
+                do {
+                    guard migrate else {
+                        try Migrations.requireCurrent(pool, path: path)
+                        return (pool, [])
+                    }
+                    return (pool, try Migrations.apply(to: pool, path: path))
+                } catch {
+                    try? pool.close()
+                    throw error
+                }
             } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && waited < patience {
                 usleep(useconds_t(pause * 1_000_000))
                 waited += pause
                 pause = min(pause * 2, 0.2)
             }
         }
+    }
+
+    private static func isEmptyFile(_ path: String) -> Bool {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue == 0
     }
 
     private static func createPrivateFile(at path: String) throws {

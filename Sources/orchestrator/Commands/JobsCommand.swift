@@ -4,10 +4,17 @@ import Foundation
 import JobModel
 import Store
 
-/// `orchestrator jobs`: lists windows.
+/// `orchestrator jobs`: lists windows (`jobs show ID`: one window's whole story).
 struct JobsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "jobs", abstract: "List windows, newest hour first.")
+        commandName: "jobs", abstract: "List windows, newest hour first; `jobs show ID` tells one window's whole story.",
+        subcommands: [JobsListCommand.self, JobsShowCommand.self], defaultSubcommand: JobsListCommand.self)
+}
+
+/// `orchestrator jobs [list]`: lists windows, the default of `jobs`.
+struct JobsListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List windows, newest hour first (the default of `orchestrator jobs`).")
 
     @OptionGroup var storeOptions: StoreOptions
 

@@ -15,8 +15,12 @@ struct RunCommand: AsyncParsableCommand {
     var config: String?
 
     func run() async throws {
-        let configuration = try await ConfigurationLoader.load(path: try ConfigFileLocator.locate(config, acceptsDatabase: false))
+        let loaded = try await ConfigurationLoader.load(path: try ConfigFileLocator.locate(config, acceptsDatabase: false))
+        let configuration = loaded.configuration
         let logger = LogSetup.makeLogger(level: configuration.logLevel, format: configuration.logFormat)
+        for warning in loaded.warnings {
+            logger.warning("configuration file readable by others holds a secret", metadata: ["configuration.warning": "\(warning)"])
+        }
         logger.info("starting", metadata: ["service.configuration": "\(configuration)"])
         // Before anything creates a counter: metrics bind to the factory they find when created.
         let registry = PrometheusCollectorRegistry()
@@ -25,6 +29,9 @@ struct RunCommand: AsyncParsableCommand {
         }
         let clock = try CommandClock.make(logger: logger)
         let assembly = try await ServiceAssembly.make(configuration: configuration, clock: clock, logger: logger)
+        // Signals are trapped before the service says it is ready, so a SIGTERM that comes at once is
+        // a graceful stop like any other, never the default action of killing the process.
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
         // The database is open and current, and a crashed predecessor's leftovers are cleared: other
         // processes may use the database from here on (the end-to-end tests wait for this line).
         logger.info("service ready", metadata: ["database.path": "\(configuration.database)"])
@@ -37,18 +44,18 @@ struct RunCommand: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
-                gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
-        // A second SIGTERM or SIGINT does not wait out the grace period: running windows are
-        // interrupted and handed back at once, without using an attempt.
+        // The first SIGTERM or SIGINT stops the services gracefully; a second does not wait out the
+        // grace period: running windows are interrupted and handed back at once, without using an attempt.
         let secondSignal = Task {
             var received = 0
-            for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+            for await signal in signals {
                 received += 1
                 if received == 1 {
                     logger.notice("stopping: no new windows; running ones get the grace period", metadata: [
                         "signal": "\(signal)", "shutdown.grace_seconds": "\(configuration.workers.shutdownGraceSeconds)",
                     ])
+                    await group.triggerGracefulShutdown()
                 } else {
                     logger.warning("second signal: interrupting running windows now", metadata: ["signal": "\(signal)"])
                     assembly.workerPool.interruptNow()

@@ -2,6 +2,8 @@ import ArgumentParser
 import Core
 import Foundation
 import JobModel
+import Logging
+import ServiceLifecycle
 import Store
 
 /// `orchestrator status`: counts by state, per-domain progress and lag, recent failures.
@@ -17,8 +19,26 @@ struct StatusCommand: AsyncParsableCommand {
     @Option(name: .long, help: "How many recent failures to list.")
     var failures = 10
 
+    @Flag(name: .long, help: "Refresh until Ctrl-C: in place on a terminal, printed again each time otherwise.")
+    var watch = false
+
+    // Unconditional: `--interval -1` is a bad value to name, not a missing one.
+    @Option(name: .long, parsing: .unconditional, help: "Seconds between refreshes with --watch (1 to 3600; default 2).")
+    var interval: Int?
+
+    func validate() throws {
+        guard let interval else { return }
+        guard watch else { throw ValidationError("--interval goes with --watch") }
+        guard (1...3600).contains(interval) else { throw ValidationError("--interval must be between 1 and 3600 seconds (got \(interval))") }
+    }
+
     func run() async throws {
         let store = try await storeOptions.openStore(fallingBackToDemo: true)
+        defer { try? store.close() }
+        if watch {
+            try await watchStatus(store)
+            return
+        }
         let report = try await store.status(recentFailureLimit: failures)
         let now = try CommandClock.make().now
         if json {
@@ -26,5 +46,19 @@ struct StatusCommand: AsyncParsableCommand {
         } else {
             print(StatusFormatter.table(report, database: store.path, now: now))
         }
+    }
+
+    /// Runs `StatusWatch` in a ServiceGroup, so SIGINT and SIGTERM end it cleanly (exit 0).
+    private func watchStatus(_ store: SQLiteJobStore) async throws {
+        let logger = Logger(label: "status", factory: { _ in SwiftLogNoOpLogHandler() })
+        let watch = StatusWatch(
+            store: store, interval: .seconds(interval ?? 2), json: json, recentFailureLimit: failures,
+            terminal: isatty(STDOUT_FILENO) == 1, clock: try CommandClock.make())
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [ServiceGroupConfiguration.ServiceConfiguration(service: watch, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
     }
 }

@@ -32,7 +32,11 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// Opens the existing database (never creates one); `fallingBackToDemo` as for `databasePath`.
-    func openStore(fallingBackToDemo: Bool = false) async throws -> SQLiteJobStore {
-        try SQLiteJobStore(path: try await databasePath(fallingBackToDemo: fallingBackToDemo), create: false)
+    ///
+    /// With `schema` `.requireCurrent` (what every inspection command uses) nothing in the schema
+    /// changes: a database that lacks a migration is refused naming `orchestrator migrate`, and one
+    /// written by a newer binary is refused too.
+    func openStore(fallingBackToDemo: Bool = false, schema: SQLiteJobStore.SchemaAccess = .requireCurrent) async throws -> SQLiteJobStore {
+        try SQLiteJobStore(path: try await databasePath(fallingBackToDemo: fallingBackToDemo), create: false, schema: schema)
     }
 }

@@ -17,7 +17,10 @@ struct ConfigurationError: Error, CustomStringConvertible {
 
 /// The problems found so far while reading and validating one configuration.
 final class ConfigurationProblems {
-    private(set) var messages: [String] = []
+    private(set) var messages: [String]
+
+    /// Starts with `messages`.
+    init(_ messages: [String] = []) { self.messages = messages }
 
     /// Records `message`.
     func add(_ message: String) { messages.append(message) }
@@ -39,11 +42,23 @@ final class ConfigurationProblems {
 /// `TENCENTCLOUD_SECRET_ID` / `TENCENTCLOUD_SECRET_KEY` / `TENCENTCLOUD_SESSION_TOKEN`.
 /// Relative paths in the file are resolved against the file's directory.
 enum ConfigurationLoader {
+    /// A configuration as loaded, with what an operator should hear about without it being an error.
+    struct Loaded {
+        /// The validated configuration.
+        var configuration: OrchestratorConfiguration
+        /// Warnings, one line each (a secret in a file others can read).
+        var warnings: [String]
+    }
+
     /// Loads and validates the file at `path`; `environment` defaults to the process environment.
-    static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> OrchestratorConfiguration {
-        let reader = try await makeReader(path: path, environment: environment)
+    ///
+    /// A key of the file that nothing reads is an error naming the closest known key, as is every
+    /// value of the wrong type or out of range: all are reported at once.
+    static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> Loaded {
+        let (file, reader) = try await open(path: path, environment: environment)
         let problems = ConfigurationProblems()
-        var configuration = read(ConfigValues(reader: reader, problems: problems), environment: environment)
+        let keysRead = KeysRead()
+        var configuration = read(ConfigValues(reader: reader, problems: problems, keysRead: keysRead), environment: environment)
         let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
         configuration.database = resolve(configuration.database, against: base)
         configuration.sink.directory = resolve(configuration.sink.directory, against: base)
@@ -51,34 +66,68 @@ enum ConfigurationLoader {
             configuration.workers.spoolDirectory = resolve(configuration.workers.spoolDirectory, against: base)
         }
         validate(configuration, into: problems)
-        try problems.throwIfAny()
-        return configuration
+        let unknown = ConfigurationKeys.problems(fileKeys: file.keys, known: keysRead.keys)
+        try ConfigurationProblems(unknown + problems.messages).throwIfAny()
+        return Loaded(configuration: configuration, warnings: permissionWarnings(path: path, file: file))
+    }
+
+    /// Every key the loader reads: the known keys that unknown ones are compared with.
+    static var knownKeys: Set<String> {
+        let keysRead = KeysRead()
+        let reader = ConfigReader(provider: InMemoryProvider(values: [:]))
+        _ = read(ConfigValues(reader: reader, problems: ConfigurationProblems(), keysRead: keysRead), environment: [:])
+        return keysRead.keys
+    }
+
+    /// A warning when the file sets a secret and its group or others may read it.
+    static func permissionWarnings(path: String, file: ConfigurationFile) -> [String] {
+        let secrets = file.secretsSet
+        guard !secrets.isEmpty,
+              let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int,
+              mode & 0o077 != 0
+        else { return [] }
+        return [
+            "\(path) sets \(secrets.joined(separator: ", ")) and is readable by group or others (mode \(String(mode & 0o777, radix: 8))); "
+                + "chmod 600 it, or take the secret from the environment"
+        ]
     }
 
     /// Only the database path of the file at `path`: what `status`, `jobs` and `retry` need, so they work
     /// even where the service's secrets are not in the environment.
     static func loadDatabasePath(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> String {
-        let reader = try await makeReader(path: path, environment: environment)
+        let (_, reader) = try await open(path: path, environment: environment)
         let problems = ConfigurationProblems()
-        let database = ConfigValues(reader: reader, problems: problems).string("database", default: OrchestratorConfiguration().database)
+        let database = ConfigValues(reader: reader, problems: problems, keysRead: KeysRead())
+            .string("database", default: OrchestratorConfiguration().database)
         try problems.throwIfAny()
         return resolve(database, against: URL(fileURLWithPath: path).deletingLastPathComponent().path)
     }
 
-    private static func makeReader(path: String, environment: [String: String]) async throws -> ConfigReader {
+    /// The file's keys (its syntax checked by Yams, whose errors quote no line of it) and a reader over
+    /// the environment, then the file.
+    private static func open(path: String, environment: [String: String]) async throws -> (ConfigurationFile, ConfigReader) {
         guard FileManager.default.fileExists(atPath: path) else {
             throw ConfigurationError("no configuration file at \(path)")
         }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError("cannot read \(path) (check its permissions)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigurationError("cannot parse \(path) as YAML: the file is not UTF-8 text")
+        }
+        let contents = try ConfigurationFile(text: text, path: path)
         let file: FileProvider<YAMLSnapshot>
         do {
             file = try await FileProvider<YAMLSnapshot>(filePath: FilePath(path))
         } catch {
-            throw ConfigurationError("cannot parse \(path) as YAML: \(oneLine(yamlError: "\(error)"))")
+            // Not a syntax error (Yams accepted the file): swift-configuration's own, which names keys
+            // and quotes no value. Its first line only, in case.
+            throw ConfigurationError("cannot read \(path): \(String(describing: error).split(separator: "\n").first.map(String.init) ?? "")")
         }
         let environmentProvider = KeyMappingProvider(
             upstream: EnvironmentVariablesProvider(environmentVariables: environment),
             keyMapper: { key in AbsoluteConfigKey(["orchestrator"] + key.components, context: key.context) })
-        return ConfigReader(providers: [environmentProvider, file])
+        return (contents, ConfigReader(providers: [environmentProvider, file]))
     }
 
     /// Reads every key; a value of the wrong type is recorded as a problem and the default kept, so
@@ -163,36 +212,46 @@ enum ConfigurationLoader {
     }
 
     /// Checks ranges and combinations, recording a problem per offending key.
+    ///
+    /// Every number has an upper bound as well as a lower one: each is multiplied into seconds, bytes
+    /// or dates, and a value past its bound would overflow or make no sense (a tick of a year).
     static func validate(_ configuration: OrchestratorConfiguration, into problems: ConfigurationProblems) {
         let require = problems.require
+        func within(_ key: String, _ value: Int, _ range: ClosedRange<Int>, _ note: String = "") {
+            require(range.contains(value), "\(key) must be between \(range.lowerBound) and \(range.upperBound)\(note) (got \(value))")
+        }
         require(!configuration.database.isEmpty, "database must name a file")
-        require(URL(string: configuration.cdn.endpoint)?.host != nil, "cdn.endpoint must be a URL such as https://cdn.tencentcloudapi.com (got \(configuration.cdn.endpoint))")
+        requireHTTPURL("cdn.endpoint", configuration.cdn.endpoint, example: "https://cdn.tencentcloudapi.com", into: problems)
         require(!configuration.cdn.secretID.isEmpty, "cdn.secret_id is not set (set it, or TENCENTCLOUD_SECRET_ID in the environment)")
         require(!configuration.cdn.secretKey.isEmpty, "cdn.secret_key is not set (set it, or TENCENTCLOUD_SECRET_KEY in the environment)")
         require(["global", "mainland", "overseas"].contains(configuration.cdn.area), "cdn.area must be global, mainland or overseas (got \(configuration.cdn.area))")
-        require(configuration.cdn.requestsPerSecond > 0, "cdn.requests_per_second must be positive")
-        require(configuration.cdn.discoveryMinutes >= 1, "cdn.discovery_minutes must be at least 1")
-        require(configuration.schedule.tickSeconds >= 1, "schedule.tick_seconds must be at least 1")
-        require((1...720).contains(configuration.schedule.lookbackHours), "schedule.lookback_hours must be between 1 and 720 (CDN logs are kept 30 days)")
-        require(configuration.schedule.availabilityDelayMinutes >= 0, "schedule.availability_delay_minutes must not be negative")
-        require(configuration.schedule.settleHours >= 0, "schedule.settle_hours must not be negative")
-        require(configuration.schedule.publicationHorizonMinutes >= 0, "schedule.publication_horizon_minutes must not be negative")
-        require((1...256).contains(configuration.workers.concurrency), "workers.concurrency must be between 1 and 256")
-        require(configuration.workers.maxAttempts >= 1, "workers.max_attempts must be at least 1")
-        require(configuration.workers.backoffBaseSeconds >= 1, "workers.backoff_base_seconds must be at least 1")
-        require(configuration.workers.backoffCapSeconds >= configuration.workers.backoffBaseSeconds, "workers.backoff_cap_seconds must be at least workers.backoff_base_seconds")
-        require(configuration.workers.leaseSeconds >= 3, "workers.lease_seconds must be at least 3")
-        require((1...10_080).contains(configuration.workers.maxWindowMinutes), "workers.max_window_minutes must be between 1 and 10080 (a week)")
-        require((0...36_500).contains(configuration.retentionDoneDays), "retention.done_days must be between 0 (keep forever) and 36500")
-        require((0...3600).contains(configuration.workers.shutdownGraceSeconds), "workers.shutdown_grace_seconds must be between 0 and 3600")
+        let rate = configuration.cdn.requestsPerSecond
+        require(rate > 0 && rate <= 1000, "cdn.requests_per_second must be more than 0 and at most 1000 (got \(rate))")
+        within("cdn.discovery_minutes", configuration.cdn.discoveryMinutes, 1...10_080, " (a week)")
+        let schedule = configuration.schedule
+        within("schedule.tick_seconds", schedule.tickSeconds, 1...3600)
+        within("schedule.lookback_hours", schedule.lookbackHours, 1...720, " (CDN logs are kept 30 days)")
+        within("schedule.availability_delay_minutes", schedule.availabilityDelayMinutes, 0...1440, " (a day)")
+        within("schedule.settle_hours", schedule.settleHours, 0...720, " (30 days)")
+        within("schedule.publication_horizon_minutes", schedule.publicationHorizonMinutes, 0...43_200, " (30 days)")
+        let workers = configuration.workers
+        within("workers.concurrency", workers.concurrency, 1...256)
+        within("workers.max_attempts", workers.maxAttempts, 1...1000)
+        within("workers.backoff_base_seconds", workers.backoffBaseSeconds, 1...86_400, " (a day)")
+        within("workers.backoff_cap_seconds", workers.backoffCapSeconds, 1...86_400, " (a day)")
+        require(workers.backoffCapSeconds >= workers.backoffBaseSeconds, "workers.backoff_cap_seconds must be at least workers.backoff_base_seconds")
+        within("workers.lease_seconds", workers.leaseSeconds, 3...3600)
+        within("workers.max_window_minutes", workers.maxWindowMinutes, 1...10_080, " (a week)")
+        within("retention.done_days", configuration.retentionDoneDays, 0...36_500, " (0 keeps everything)")
+        within("workers.shutdown_grace_seconds", workers.shutdownGraceSeconds, 0...3600)
         if !configuration.metricsListen.isEmpty {
-            require(ListenAddress(configuration.metricsListen) != nil, "metrics.listen must be HOST:PORT with a port in 1...65535, or empty to turn metrics off")
+            require(ListenAddress(configuration.metricsListen) != nil, "metrics.listen must be HOST:PORT with a port in 0...65535, or empty to turn metrics off")
         }
         let download = configuration.download
         typealias Download = OrchestratorConfiguration.Download
-        require((1...Download.maxTimeoutSeconds).contains(download.timeoutSeconds), "download.timeout_seconds must be between 1 and \(Download.maxTimeoutSeconds)")
-        require((0...Download.maxMinBytesPerSecond).contains(download.minBytesPerSecond), "download.min_bytes_per_second must be between 0 (no floor) and \(Download.maxMinBytesPerSecond)")
-        require((1...Download.maxStallSeconds).contains(download.stallSeconds), "download.stall_seconds must be between 1 and \(Download.maxStallSeconds)")
+        within("download.timeout_seconds", download.timeoutSeconds, 1...Download.maxTimeoutSeconds)
+        within("download.min_bytes_per_second", download.minBytesPerSecond, 0...Download.maxMinBytesPerSecond, " (0: no floor)")
+        within("download.stall_seconds", download.stallSeconds, 1...Download.maxStallSeconds)
         require(download.stallSeconds <= download.timeoutSeconds, "download.stall_seconds must not be longer than download.timeout_seconds")
         let sink = configuration.sink
         if sink.kind == .local {
@@ -205,13 +264,13 @@ enum ConfigurationLoader {
                 require(!sink.region.isEmpty, "sink.region is not set (e.g. ap-beijing); COS needs it for its endpoint")
             }
             if !sink.endpoint.isEmpty {
-                let url = URL(string: sink.endpoint)
-                require(url?.host != nil && ["http", "https"].contains(url?.scheme ?? ""), "sink.endpoint must be an http(s) URL (got \(sink.endpoint))")
+                requireHTTPURL("sink.endpoint", sink.endpoint, example: "https://s3.us-east-1.amazonaws.com", into: problems)
             }
-            require(sink.multipartThresholdMiB >= 5, "sink.multipart_threshold_mib must be at least 5")
-            require(sink.partSizeMiB >= 5, "sink.part_size_mib must be at least 5 (S3 and COS refuse smaller parts)")
-            require((1...32).contains(sink.partConcurrency), "sink.part_concurrency must be between 1 and 32")
         }
+        // Checked whatever the kind: the sizes are shifted into bytes at start-up.
+        within("sink.multipart_threshold_mib", sink.multipartThresholdMiB, 5...5_242_880, " (5 TiB, the largest object)")
+        within("sink.part_size_mib", sink.partSizeMiB, 5...5120, " (S3 and COS take parts of 5 MiB to 5 GiB)")
+        within("sink.part_concurrency", sink.partConcurrency, 1...32)
         do {
             _ = try KeyTemplate(sink.keyTemplate)
         } catch {
@@ -220,30 +279,22 @@ enum ConfigurationLoader {
         require(["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(configuration.logLevel), "log.level must be one of trace, debug, info, notice, warning, error, critical")
     }
 
-    /// The YAML parser's multi-line report (position, problem, context, the offending line and a caret)
-    /// as one line: `line 4, column 7: did not find expected ',' or ']' (while parsing a flow
-    /// sequence in line 3, column 13)`.
-    static func oneLine(yamlError text: String) -> String {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: true).map { $0.trimmingCharacters(in: .whitespaces) }
-        guard var first = lines.first else { return text }
-        var position: String?
-        if let separator = first.range(of: ": ") {
-            let numbers = first[..<separator.lowerBound].split(separator: ":")
-            if numbers.count == 2, numbers.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) {
-                position = "line \(numbers[0]), column \(numbers[1])"
-                first = String(first[separator.upperBound...])
-            }
+    /// Records a problem unless `text` is an http or https URL with a host. The value is echoed
+    /// without any `user:password@`.
+    private static func requireHTTPURL(_ key: String, _ text: String, example: String, into problems: ConfigurationProblems) {
+        let url = URL(string: text)
+        guard let url, url.host != nil, let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme) else {
+            problems.add("\(key) must be an http or https URL such as \(example) (got \(withoutUserInfo(text)))")
+            return
         }
-        for prefix in ["error: ", "parser: ", "scanner: ", "reader: ", "composer: "] where first.hasPrefix(prefix) {
-            first.removeFirst(prefix.count)
-        }
-        if first.hasSuffix(":") { first.removeLast() }
-        var problem = first
-        // The second line, when it ends with ':', is the problem itself and the first one its context.
-        if lines.count > 1, lines[1].hasSuffix(":") {
-            problem = "\(lines[1].dropLast()) (\(first))"
-        }
-        return [position, problem].compactMap { $0 }.joined(separator: ": ")
+    }
+
+    /// `text` with a URL's `user:password@` replaced by `…@`.
+    static func withoutUserInfo(_ text: String) -> String {
+        guard let schemeEnd = text.range(of: "://"), let at = text[schemeEnd.upperBound...].firstIndex(of: "@") else { return text }
+        let authority = text[schemeEnd.upperBound..<at]
+        guard !authority.contains("/") else { return text }
+        return text[..<schemeEnd.upperBound] + "…@" + text[text.index(after: at)...]
     }
 
     private static func resolve(_ path: String, against base: String) -> String {
@@ -257,16 +308,20 @@ enum ConfigurationLoader {
 struct ConfigValues {
     let reader: ConfigReader
     let problems: ConfigurationProblems
+    /// Every key asked for: the loader's known keys.
+    let keysRead: KeysRead
 
     func string(_ key: String, default defaultValue: String, secret: Bool = false) -> String {
         optionalString(key, secret: secret) ?? defaultValue
     }
 
     func optionalString(_ key: String, secret: Bool = false) -> String? {
-        reader.string(forKey: ConfigKey(key), isSecret: secret)
+        keysRead.insert(key)
+        return reader.string(forKey: ConfigKey(key), isSecret: secret)
     }
 
     func int(_ key: String, default defaultValue: Int) -> Int {
+        keysRead.insert(key)
         if let value = reader.int(forKey: ConfigKey(key)) { return value }
         if let raw = reader.string(forKey: ConfigKey(key)) {
             if let value = Int(raw.trimmingCharacters(in: .whitespaces)) { return value }
@@ -276,6 +331,7 @@ struct ConfigValues {
     }
 
     func double(_ key: String, default defaultValue: Double) -> Double {
+        keysRead.insert(key)
         if let value = reader.double(forKey: ConfigKey(key)) { return value }
         if let value = reader.int(forKey: ConfigKey(key)) { return Double(value) }
         if let raw = reader.string(forKey: ConfigKey(key)) {
@@ -286,6 +342,7 @@ struct ConfigValues {
     }
 
     func bool(_ key: String, default defaultValue: Bool) -> Bool {
+        keysRead.insert(key)
         if let value = reader.bool(forKey: ConfigKey(key)) { return value }
         if let raw = reader.string(forKey: ConfigKey(key)) {
             switch raw.lowercased() {
@@ -300,6 +357,7 @@ struct ConfigValues {
     }
 
     func stringArray(_ key: String, default defaultValue: [String]) -> [String] {
+        keysRead.insert(key)
         if let values = reader.stringArray(forKey: ConfigKey(key)) {
             return values.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
@@ -308,4 +366,12 @@ struct ConfigValues {
         }
         return defaultValue
     }
+}
+
+/// The keys a reading asked for, in one place so that unknown keys are found against them.
+final class KeysRead {
+    private(set) var keys: Set<String> = []
+
+    /// Records `key`.
+    func insert(_ key: String) { keys.insert(key) }
 }
