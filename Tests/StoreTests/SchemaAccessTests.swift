@@ -16,7 +16,7 @@ struct SchemaAccessTests {
             try SQLiteJobStore(path: path, create: false, schema: .requireCurrent)
         } throws: { error in
             let error = try #require(error as? StoreError)
-            return error.code == "store.outdated_schema" && error.message.contains("lacks migration \(Migrations.names[3])")
+            return error.code == "store.outdated_schema" && error.message.contains("lacks migration") && error.message.contains(Migrations.names[3])
                 && error.message.contains("run `orchestrator migrate`")
         }
         #expect(try OlderDatabase.recorded(at: path) == Array(Migrations.names.prefix(3)))
