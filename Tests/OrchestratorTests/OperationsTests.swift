@@ -119,5 +119,21 @@ struct OperationsTests {
         }
         try await simulator.stop()
     }
+
+    @Test("a SIGTERM the moment the service says it is ready is a graceful stop (exit 0), every time")
+    func sigtermRightAfterReady() async throws {
+        let simulator = try await CDNSimulator.start(configuration: CDNSimulatorConfiguration(domains: ["e1.example"], seed: 10), logger: Self.quiet)
+        let sandbox = try ServiceSandbox(name: "early-term")
+        do {
+            try sandbox.writeConfig(endpoint: simulator.baseURL, domains: ["e1.example"], lookbackHours: 2)
+            for round in 1...5 {
+                let service = try await sandbox.startServiceWhenReady()
+                #expect(service.stop(with: SIGTERM) == 0, "round \(round)")
+            }
+        } catch {
+            Issue.record("\(error)\n\(sandbox.logTail)")
+        }
+        try await simulator.stop()
+    }
 }
 }
