@@ -10,7 +10,7 @@ import NIOCore
 /// It does not retry: every failure is a `ObjectStoreError` classified retryable or permanent (see
 /// `ObjectStoreErrorClassifier`) for the caller's retry policy, or `CancellationError`. Bodies of uploads stream
 /// from a file region in 1 MiB chunks, so memory stays bounded whatever the size. Requests are logged at
-/// debug with `store.method`, `store.key`, `http.status` and `store.request_id`; nothing logged or thrown
+/// debug with `store.method`, `store.key`, `http.status` and `cloud.request_id`; nothing logged or thrown
 /// ever holds the secret or the session token. Thread-safe: every stored property is immutable and
 /// `Sendable`.
 public struct ObjectStoreClient: Sendable {
@@ -133,7 +133,7 @@ public struct ObjectStoreClient: Sendable {
         }
         logger.debug(
             "Object store answered",
-            metadata: ["http.status": "\(response.status)", "store.request_id": "\(response.requestID ?? "")"])
+            metadata: ["http.status": "\(response.status)", "cloud.request_id": "\(response.requestID ?? "")"])
         return response
     }
 

@@ -357,6 +357,8 @@ public final class WorkerPool: Service {
             afterAttempt: job.attempts, retryable: transferError.isRetryable, now: now, random: Double.random(in: 0..<1))
         var details = metadata
         details["error.code"] = "\(transferError.code)"
+        if let status = transferError.httpStatus { details["http.status"] = "\(status)" }
+        if let requestID = transferError.requestID { details["cloud.request_id"] = "\(requestID)" }
         switch decision {
         case .retry(let instant):
             guard try await store.reschedule(job, runAt: instant, error: record, consumeAttempt: true, now: now) else {

@@ -50,7 +50,7 @@ extension TencentCDNClient {
                     "CDN API throttled the request, retrying",
                     metadata: [
                         "cdn.retry": "\(retries)", "cdn.retry_delay": "\(delay)",
-                        "cdn.request_id": "\(error.requestID ?? "")",
+                        "cloud.request_id": "\(error.requestID ?? "")",
                     ])
                 try await clock.sleep(for: delay)
             }
@@ -138,7 +138,7 @@ extension TencentCDNClient {
                     + "(\(answer.readableBytes) bytes)",
                 httpStatus: status)
         }
-        if let requestID = response.requestID { logger[metadataKey: "cdn.request_id"] = "\(requestID)" }
+        if let requestID = response.requestID { logger[metadataKey: "cloud.request_id"] = "\(requestID)" }
         if let error = response.error {
             logger.debug("CDN API answered with an error", metadata: ["error.code": "\(error.code)"])
             throw TencentErrorClassifier.classify(

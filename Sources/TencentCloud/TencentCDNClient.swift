@@ -48,7 +48,7 @@ public final class TencentCDNClient: LogSource {
     /// - Parameters:
     ///   - httpClient: the HTTP client to send with; the caller keeps ownership and shuts it down.
     ///   - logger: routine calls are logged at debug with `cdn.action`, `cdn.domain`, `http.status` and
-    ///     `cdn.request_id`.
+    ///     `cloud.request_id`.
     ///   - clock: the time signed into each request, and the pacing of the rate limiter and the
     ///     throttling retries. Tencent rejects a timestamp more than five minutes off, so only a test that
     ///     also moves the server's clock passes anything but the system clock.

@@ -65,7 +65,7 @@ import Testing
                 keyTime: keyTime)
             #expect(fields["q-signature"] == expected.signature)
             #expect(!logs.lines.joined().contains("canned-secret") && !logs.lines.joined().contains("canned-session-token"))
-            #expect(logs.lines.contains { $0.contains("http.status=200") && $0.contains("store.request_id=cos-req-1") })
+            #expect(logs.lines.contains { $0.contains("http.status=200") && $0.contains("cloud.request_id=cos-req-1") })
         }
     }
 

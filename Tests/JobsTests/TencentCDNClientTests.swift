@@ -136,7 +136,7 @@ import Testing
             #expect(server.requests.count == 1)
         }
         let everything = logs.lines.joined(separator: "\n")
-        #expect(logs.lines.contains { $0.contains("cdn.action=DescribeCdnDomainLogs") && $0.contains("cdn.request_id=request-1") })
+        #expect(logs.lines.contains { $0.contains("cdn.action=DescribeCdnDomainLogs") && $0.contains("cloud.request_id=request-1") })
         #expect(!everything.contains(Self.credentials.secretKey))
     }
 
