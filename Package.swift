@@ -121,6 +121,7 @@ let package = Package(
             dependencies: [
                 "Scheduler", "Jobs", "JobModel", "Store", "TencentCloud", "ObjectStorage", "Core", "CDNSimulator",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
