@@ -3,11 +3,12 @@ import CISAL
 /// Checks, as bytes stream past, that they form one or more complete, intact gzip members.
 ///
 /// Inflates with Intel ISA-L (`isal_inflate`, several times faster than zlib) and discards the output,
-/// so memory stays at ISA-L's state (about 100 KiB) plus a 256 KiB scratch buffer whatever the input
+/// so memory stays at ISA-L's state (85 KiB) plus a 256 KiB scratch buffer whatever the input
 /// size. Every member's header, CRC32 and ISIZE trailer is checked; concatenated members (as
 /// `cat a.gz b.gz` makes) are accepted; anything after a member that is not another member (trailing
-/// garbage, even zero padding) is rejected. It accepts and rejects exactly what `ZlibGzipVerifier`
-/// does, which the tests check on valid and invalid streams.
+/// garbage, even zero padding) is rejected. It accepts and rejects the same streams as
+/// `ZlibGzipVerifier`, which the tests check on valid and invalid streams; it may reject a bad header a
+/// byte sooner, since zlib judges header bytes in pairs.
 ///
 /// Each member's header is read with `isal_read_gzip_header` and a header record kept across calls:
 /// `isal_inflate` reads the header with a record of its own on its stack, which loses the flags (and
@@ -21,7 +22,7 @@ import CISAL
 /// Noncopyable because it owns ISA-L's state, which holds pointers into the caller's buffers only
 /// during a call; not `Sendable` (use one verifier per stream, from one task at a time).
 public struct GzipVerifier: ~Copyable {
-    /// Zero-filled heap memory: the state is about 100 KiB, too big to move around by value.
+    /// Zero-filled heap memory: the state is 85 KiB, too big to move around by value.
     private let state: UnsafeMutablePointer<inflate_state>
     /// The member header being read; kept across calls so a header split across chunks reads right.
     private let header: UnsafeMutablePointer<isal_gzip_header>
