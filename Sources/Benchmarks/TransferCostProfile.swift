@@ -1,3 +1,5 @@
+import Core
+import Crypto
 import Foundation
 import Jobs
 
@@ -14,25 +16,41 @@ import Musl
 /// (CRC-64, MD5, SHA-256) and inflates it in `GzipVerifier`, one after the other on one task; the sink
 /// then reads the file again for each part's MD5 and CRC-64 before sending it. Comparing these
 /// single-core costs with the measured phases shows whether a phase is bound by computation.
+///
+/// The replaced implementations are measured beside the ones in use, in the same run: zlib's inflate
+/// (`ZlibGzipVerifier`) beside ISA-L's, and the slicing-by-8 CRC-64 (`TableCRC64`) beside ISA-L's;
+/// MD5 and SHA-256 are also timed alone, to show what each digest costs.
 struct TransferCostProfile: Encodable {
     /// Reading the file in 1 MiB chunks, nothing else.
     var readSeconds: Double
     /// Writing the file to a new file in 1 MiB chunks and fsyncing it, as the spool does.
     var writeFsyncSeconds: Double
-    /// CRC-64/XZ alone.
+    /// CRC-64/XZ alone, by ISA-L (`CRC64`).
     var crc64Seconds: Double
+    /// CRC-64/XZ alone, slicing-by-8 in Swift (the implementation ISA-L replaced).
+    var crc64TableSeconds: Double
+    /// MD5 alone.
+    var md5Seconds: Double
+    /// SHA-256 alone.
+    var sha256Seconds: Double
     /// `StreamingDigests`: CRC-64, MD5 and SHA-256, as the download computes them.
     var digestsSeconds: Double
-    /// `GzipVerifier`: inflating the whole package and checking its trailer.
+    /// `GzipVerifier`: inflating the whole package with ISA-L and checking every trailer.
     var gzipVerifySeconds: Double
+    /// `ZlibGzipVerifier`: the same with zlib (the implementation ISA-L replaced).
+    var gzipVerifyZlibSeconds: Double
 
     /// The JSON keys, snake_case.
     enum CodingKeys: String, CodingKey {
         case readSeconds = "read"
         case writeFsyncSeconds = "write_fsync"
         case crc64Seconds = "crc64"
+        case crc64TableSeconds = "crc64_table"
+        case md5Seconds = "md5"
+        case sha256Seconds = "sha256"
         case digestsSeconds = "crc64_md5_sha256"
         case gzipVerifySeconds = "gzip_verify"
+        case gzipVerifyZlibSeconds = "gzip_verify_zlib"
     }
 
     /// Measures each pass over the file at `path`; the write pass uses a scratch file in `scratchDirectory`.
@@ -58,21 +76,45 @@ struct TransferCostProfile: Encodable {
 
         var crc = CRC64()
         let crc64 = try timedPass(over: path) { crc.update($0) }
+        var tableCRC = TableCRC64()
+        let crc64Table = try timedPass(over: path) { tableCRC.update($0) }
+        var md5 = Insecure.MD5()
+        let md5Duration = try timedPass(over: path) { md5.update(bufferPointer: $0) }
+        var sha256 = SHA256()
+        let sha256Duration = try timedPass(over: path) { sha256.update(bufferPointer: $0) }
         var digests = StreamingDigests()
         let digestsDuration = try timedPass(over: path) { digests.update($0) }
+
         var verifier = try GzipVerifier()
         var gzipFailure: (any Error)?
         let gzip = try timedPass(over: path) { chunk in
             guard gzipFailure == nil else { return }
             do { try verifier.update(chunk) } catch { gzipFailure = error }
         }
-        if let gzipFailure { throw BenchmarkError("the package is not valid gzip: \(gzipFailure)") }
+        if let gzipFailure { throw BenchmarkError("ISA-L: the package is not valid gzip: \(gzipFailure)") }
         try verifier.finish()
+        var zlibVerifier = try ZlibGzipVerifier()
+        let gzipZlib = try timedPass(over: path) { chunk in
+            guard gzipFailure == nil else { return }
+            do { try zlibVerifier.update(chunk) } catch { gzipFailure = error }
+        }
+        if let gzipFailure { throw BenchmarkError("zlib: the package is not valid gzip: \(gzipFailure)") }
+        try zlibVerifier.finish()
+
         // Keep the results observable so the passes cannot be optimized away.
-        guard crc.value == digests.finalize().crc64 else { throw BenchmarkError("CRC-64 passes disagree") }
+        let values = digests.finalize()
+        guard crc.value == values.crc64, tableCRC.value == values.crc64 else { throw BenchmarkError("CRC-64 passes disagree") }
+        guard md5.finalize().hexString == values.md5, sha256.finalize().hexString == values.sha256 else {
+            throw BenchmarkError("digest passes disagree")
+        }
+        guard verifier.decompressedByteCount == zlibVerifier.decompressedByteCount else {
+            throw BenchmarkError("ISA-L and zlib inflated different sizes")
+        }
         return TransferCostProfile(
             readSeconds: read.inSeconds, writeFsyncSeconds: (written + fsyncDuration).inSeconds,
-            crc64Seconds: crc64.inSeconds, digestsSeconds: digestsDuration.inSeconds, gzipVerifySeconds: gzip.inSeconds)
+            crc64Seconds: crc64.inSeconds, crc64TableSeconds: crc64Table.inSeconds, md5Seconds: md5Duration.inSeconds,
+            sha256Seconds: sha256Duration.inSeconds, digestsSeconds: digestsDuration.inSeconds,
+            gzipVerifySeconds: gzip.inSeconds, gzipVerifyZlibSeconds: gzipZlib.inSeconds)
     }
 
     /// This profile with every time rounded to milliseconds.
@@ -80,7 +122,9 @@ struct TransferCostProfile: Encodable {
         func round(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
         return TransferCostProfile(
             readSeconds: round(readSeconds), writeFsyncSeconds: round(writeFsyncSeconds), crc64Seconds: round(crc64Seconds),
-            digestsSeconds: round(digestsSeconds), gzipVerifySeconds: round(gzipVerifySeconds))
+            crc64TableSeconds: round(crc64TableSeconds), md5Seconds: round(md5Seconds), sha256Seconds: round(sha256Seconds),
+            digestsSeconds: round(digestsSeconds), gzipVerifySeconds: round(gzipVerifySeconds),
+            gzipVerifyZlibSeconds: round(gzipVerifyZlibSeconds))
     }
 
     /// One pass over the file at `path` in 1 MiB chunks, each handed to `body`; returns the pass's duration.

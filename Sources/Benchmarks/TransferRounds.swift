@@ -39,9 +39,11 @@ struct TransferRounds {
         let profile = try TransferCostProfile.measure(file: packagePath, scratchDirectory: benchmark.path("spool")).rounded
         Progress.say(
             String(
-                format: "profile: read %.2f s, write+fsync %.2f s, CRC-64 %.2f s, CRC-64+MD5+SHA-256 %.2f s, gunzip %.2f s",
-                profile.readSeconds, profile.writeFsyncSeconds, profile.crc64Seconds, profile.digestsSeconds,
-                profile.gzipVerifySeconds))
+                format: "profile: read %.2f s, write+fsync %.2f s, CRC-64 %.2f s (table %.2f s), MD5 %.2f s, SHA-256 %.2f s, "
+                    + "CRC-64+MD5+SHA-256 %.2f s, gunzip ISA-L %.2f s (zlib %.2f s)",
+                profile.readSeconds, profile.writeFsyncSeconds, profile.crc64Seconds, profile.crc64TableSeconds,
+                profile.md5Seconds, profile.sha256Seconds, profile.digestsSeconds, profile.gzipVerifySeconds,
+                profile.gzipVerifyZlibSeconds))
 
         let timings = orchestrator.compactMap(\.timings)
         let orchestratorSeconds = RoundStatistics.median(orchestrator.map(\.seconds))

@@ -1,29 +1,28 @@
+import CISAL
+
 /// CRC-64/XZ, the checksum COS reports as `x-cos-hash-crc64ecma` (written there as an unsigned decimal).
 ///
 /// Polynomial 0x42F0E1EBA9EA3693 processed reflected (0xC96C5795D7870F42), initial value and final XOR
-/// all ones. Check values: `"123456789"` gives 11051210869376104954, `""` gives 0.
+/// all ones. Check values: `"123456789"` gives 11051210869376104954 (0x995DC9BBDF1939FA), `""` gives 0.
 ///
-/// Table-driven, slicing-by-8: eight bytes per step through eight 256-entry tables. Feed bytes in chunks
-/// of any size; the result does not depend on how the input was split.
+/// Computed by ISA-L's `crc64_ecma_refl`, which folds with carry-less multiplication where the CPU has
+/// it (PCLMULQDQ) and picks its implementation at run time. It takes and returns the finished value
+/// (the inversions are inside), so a running value is passed straight back in. Feed bytes in chunks of
+/// any size; the result does not depend on how the input was split.
 public struct CRC64: Sendable, Equatable {
     /// The reflected polynomial.
     public static let reflectedPolynomial: UInt64 = 0xC96C_5795_D787_0F42
-
-    /// The running register, before the final XOR.
-    private var register: UInt64 = ~0
 
     /// Creates a checksum of nothing yet.
     public init() {}
 
     /// The checksum of every byte fed so far.
-    public var value: UInt64 { ~register }
+    public private(set) var value: UInt64 = 0
 
     /// Feeds `bytes`.
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        register = Self.tables.withUnsafeBufferPointer { tables in
-            Self.advance(register, base, bytes.count, tables)
-        }
+        value = crc64_ecma_refl(value, base.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count))
     }
 
     /// Feeds `bytes` (any sequence of bytes; contiguous ones take the fast path).
@@ -82,54 +81,6 @@ public struct CRC64: Sendable, Equatable {
     }
 
     // MARK: - Implementation
-
-    /// `tables[k * 256 + b]`: the register contribution of byte `b` followed by `k` zero bytes.
-    private static let tables: [UInt64] = {
-        var tables = [UInt64](repeating: 0, count: 8 * 256)
-        for byte in 0..<256 {
-            var crc = UInt64(byte)
-            for _ in 0..<8 {
-                crc = crc & 1 != 0 ? (crc >> 1) ^ reflectedPolynomial : crc >> 1
-            }
-            tables[byte] = crc
-        }
-        for byte in 0..<256 {
-            var crc = tables[byte]
-            for slice in 1..<8 {
-                crc = tables[Int(crc & 0xFF)] ^ (crc >> 8)
-                tables[slice * 256 + byte] = crc
-            }
-        }
-        return tables
-    }()
-
-    /// Advances `register` over `count` bytes at `base`.
-    private static func advance(
-        _ register: UInt64, _ base: UnsafeRawPointer, _ count: Int, _ tables: UnsafeBufferPointer<UInt64>
-    ) -> UInt64 {
-        // Safe: `tables` holds 8 * 256 entries and every index below is (slice * 256) + one byte.
-        let table = tables.baseAddress.unsafelyUnwrapped
-        var crc = register
-        var offset = 0
-        while count - offset >= 8 {
-            let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) ^ crc
-            crc = table[7 * 256 + Int(word & 0xFF)]
-                ^ table[6 * 256 + Int((word >> 8) & 0xFF)]
-                ^ table[5 * 256 + Int((word >> 16) & 0xFF)]
-                ^ table[4 * 256 + Int((word >> 24) & 0xFF)]
-                ^ table[3 * 256 + Int((word >> 32) & 0xFF)]
-                ^ table[2 * 256 + Int((word >> 40) & 0xFF)]
-                ^ table[1 * 256 + Int((word >> 48) & 0xFF)]
-                ^ table[Int(word >> 56)]
-            offset += 8
-        }
-        while offset < count {
-            let byte = base.load(fromByteOffset: offset, as: UInt8.self)
-            crc = table[Int((crc ^ UInt64(byte)) & 0xFF)] ^ (crc >> 8)
-            offset += 1
-        }
-        return crc
-    }
 
     /// Applies the GF(2) matrix `matrix` to `vector`.
     private static func times(_ matrix: [UInt64], _ vector: UInt64) -> UInt64 {
