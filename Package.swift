@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: [.defaults, "YAML"]),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -35,6 +37,7 @@ let package = Package(
                 .embedInCode("Migrations/0002_multipart_uploads.sql"),
                 .embedInCode("Migrations/0003_settled_windows.sql"),
                 .embedInCode("Migrations/0004_dependency_health.sql"),
+                .embedInCode("Migrations/0006_stream_spool.sql"),
             ]
         ),
         // Tencent Cloud: TC3 signing, Beijing time, the CDN API client and its messages, the rate limiter.
@@ -81,6 +84,22 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The push receiver: the HTTP(S) endpoints CDNs stream logs to, the durable spool's use, sealing
+        // hours into `stream` windows and the transfer that stores them.
+        .target(
+            name: "Ingest",
+            dependencies: [
+                "Core", "JobModel", "Jobs", "CZlib",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "CDNSimulator",
             dependencies: [
@@ -94,9 +113,10 @@ let package = Package(
         .executableTarget(
             name: "orchestrator",
             dependencies: [
-                "Scheduler", "Jobs", "JobModel", "Store", "TencentCloud", "ObjectStorage", "Core", "CDNSimulator",
+                "Scheduler", "Jobs", "JobModel", "Store", "TencentCloud", "ObjectStorage", "Core", "CDNSimulator", "Ingest",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -105,7 +125,7 @@ let package = Package(
         .executableTarget(
             name: "Benchmarks",
             dependencies: [
-                "Scheduler", "Jobs", "JobModel", "Store", "TencentCloud", "ObjectStorage", "Core", "CDNSimulator",
+                "Scheduler", "Jobs", "JobModel", "Store", "TencentCloud", "ObjectStorage", "Core", "CDNSimulator", "Ingest", "CZlib",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -131,7 +151,10 @@ let package = Package(
             "CDNSimulator", "TestSupport"]),
         .testTarget(name: "CDNSimulatorTests", dependencies: ["CDNSimulator", "TencentCloud", "Jobs", "Core", "TestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client")]),
-        .testTarget(name: "OrchestratorTests", dependencies: ["Store", "JobModel", "Jobs", "ObjectStorage", "Core", "CDNSimulator", "TestSupport",
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "Store", "JobModel", "Jobs", "Core", "CZlib", "TestSupport",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "OrchestratorTests", dependencies: ["Store", "JobModel", "Jobs", "ObjectStorage", "Core", "CDNSimulator", "TestSupport", "CZlib",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log")]),
     ]
 )

@@ -139,6 +139,8 @@ public struct StatusReport: Sendable, Hashable, Codable {
     public var recentOutages: [OutagePeriod]
     /// How many outages ended in all.
     public var outageCount: Int
+    /// Per push stream domain: hours, parts, lines and spool bytes (empty without a receiver).
+    public var streams: [StreamDomainStatus] = []
 
     /// Creates a report.
     public init(
