@@ -19,7 +19,8 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let store = try await storeOptions.openStore(fallingBackToDemo: true)
-        let report = try await store.status(recentFailureLimit: failures)
+        var report = try await store.status(recentFailureLimit: failures)
+        report.streams = try await store.streamStatus()
         let now = try CommandClock.make().now
         if json {
             print(try StatusFormatter.json(report, database: store.path, now: now))

@@ -1,7 +1,9 @@
 import Configuration
 import Foundation
+import Ingest
 import Jobs
 import SystemPackage
+import Yams
 
 /// Configuration problems, each naming the key and what is wrong; printed one line each at start-up.
 struct ConfigurationError: Error, CustomStringConvertible {
@@ -41,10 +43,12 @@ final class ConfigurationProblems {
 enum ConfigurationLoader {
     /// Loads and validates the file at `path`; `environment` defaults to the process environment.
     static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> OrchestratorConfiguration {
-        let reader = try await makeReader(path: path, environment: environment)
+        let (reader, endpointsNode) = try await makeReader(path: path, environment: environment)
         let problems = ConfigurationProblems()
         var configuration = read(ConfigValues(reader: reader, problems: problems), environment: environment)
         let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        configuration.ingest = readIngest(
+            ConfigValues(reader: reader, problems: problems), endpoints: endpointsNode, environment: environment, base: base)
         configuration.database = resolve(configuration.database, against: base)
         configuration.sink.directory = resolve(configuration.sink.directory, against: base)
         if !configuration.workers.spoolDirectory.isEmpty {
@@ -58,27 +62,45 @@ enum ConfigurationLoader {
     /// Only the database path of the file at `path`: what `status`, `jobs` and `retry` need, so they work
     /// even where the service's secrets are not in the environment.
     static func loadDatabasePath(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> String {
-        let reader = try await makeReader(path: path, environment: environment)
+        let (reader, _) = try await makeReader(path: path, environment: environment)
         let problems = ConfigurationProblems()
         let database = ConfigValues(reader: reader, problems: problems).string("database", default: OrchestratorConfiguration().database)
         try problems.throwIfAny()
         return resolve(database, against: URL(fileURLWithPath: path).deletingLastPathComponent().path)
     }
 
-    private static func makeReader(path: String, environment: [String: String]) async throws -> ConfigReader {
+    /// The reader over the environment and the file, and the file's `ingest.endpoints` (taken out of
+    /// what swift-configuration reads: see `IngestSection`).
+    private static func makeReader(path: String, environment: [String: String]) async throws -> (ConfigReader, Node?) {
         guard FileManager.default.fileExists(atPath: path) else {
             throw ConfigurationError("no configuration file at \(path)")
         }
         let file: FileProvider<YAMLSnapshot>
+        var endpoints: Node?
         do {
-            file = try await FileProvider<YAMLSnapshot>(filePath: FilePath(path))
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            let (remainder, endpointsNode) = try IngestSection.split(yaml: text)
+            endpoints = endpointsNode
+            if let remainder {
+                // The rest of the file, read by swift-configuration from a private temporary copy.
+                let copy = FileManager.default.temporaryDirectory.appendingPathComponent("orchestrator-config-\(UUID().uuidString).yaml").path
+                guard FileManager.default.createFile(atPath: copy, contents: Data(remainder.utf8), attributes: [.posixPermissions: 0o600]) else {
+                    throw ConfigurationError("cannot write a temporary copy of \(path)")
+                }
+                defer { try? FileManager.default.removeItem(atPath: copy) }
+                file = try await FileProvider<YAMLSnapshot>(filePath: FilePath(copy))
+            } else {
+                file = try await FileProvider<YAMLSnapshot>(filePath: FilePath(path))
+            }
+        } catch let error as ConfigurationError {
+            throw error
         } catch {
             throw ConfigurationError("cannot parse \(path) as YAML: \(oneLine(yamlError: "\(error)"))")
         }
         let environmentProvider = KeyMappingProvider(
             upstream: EnvironmentVariablesProvider(environmentVariables: environment),
             keyMapper: { key in AbsoluteConfigKey(["orchestrator"] + key.components, context: key.context) })
-        return ConfigReader(providers: [environmentProvider, file])
+        return (ConfigReader(providers: [environmentProvider, file]), endpoints)
     }
 
     /// Reads every key; a value of the wrong type is recorded as a problem and the default kept, so
@@ -162,8 +184,11 @@ enum ConfigurationLoader {
         let require = problems.require
         require(!configuration.database.isEmpty, "database must name a file")
         require(URL(string: configuration.cdn.endpoint)?.host != nil, "cdn.endpoint must be a URL such as https://cdn.tencentcloudapi.com (got \(configuration.cdn.endpoint))")
-        require(!configuration.cdn.secretID.isEmpty, "cdn.secret_id is not set (set it, or TENCENTCLOUD_SECRET_ID in the environment)")
-        require(!configuration.cdn.secretKey.isEmpty, "cdn.secret_key is not set (set it, or TENCENTCLOUD_SECRET_KEY in the environment)")
+        if configuration.pullEnabled {
+            require(!configuration.cdn.secretID.isEmpty, "cdn.secret_id is not set (set it, or TENCENTCLOUD_SECRET_ID in the environment)")
+            require(!configuration.cdn.secretKey.isEmpty, "cdn.secret_key is not set (set it, or TENCENTCLOUD_SECRET_KEY in the environment)")
+        }
+        if let ingest = configuration.ingest { validate(ingest, into: problems) }
         require(["global", "mainland", "overseas"].contains(configuration.cdn.area), "cdn.area must be global, mainland or overseas (got \(configuration.cdn.area))")
         require(configuration.cdn.requestsPerSecond > 0, "cdn.requests_per_second must be positive")
         require(configuration.cdn.discoveryMinutes >= 1, "cdn.discovery_minutes must be at least 1")
@@ -236,7 +261,7 @@ enum ConfigurationLoader {
         return [position, problem].compactMap { $0 }.joined(separator: ": ")
     }
 
-    private static func resolve(_ path: String, against base: String) -> String {
+    static func resolve(_ path: String, against base: String) -> String {
         guard !path.isEmpty, !path.hasPrefix("/") else { return path }
         return URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: base, isDirectory: true)).standardizedFileURL.path
     }
