@@ -69,6 +69,7 @@ struct IngestCrashTests {
                                 if let status = try? await Self.post(body, domain: domain, port: port, gzip: batch % 3 == 0, client: client), (200..<300).contains(status) {
                                     break
                                 }
+                                shared.ledger.withLock { $0.retries += 1 }
                                 try await Task.sleep(for: .milliseconds(50))
                             }
                             shared.ledger.withLock { $0.acknowledged.formUnion(lines.map { Self.id(of: $0) }) }
@@ -126,6 +127,7 @@ struct IngestCrashTests {
             #expect(lost.isEmpty, "\(lost.count) acknowledged lines lost, e.g. \(lost.prefix(3))")
             #expect(twice.isEmpty, "\(twice.count) lines stored more than once, e.g. \(twice.prefix(3))")
             #expect(misfiled == 0)
+            #expect(shared.ledger.withLock { $0.retries } > 0, "no request was interrupted by a kill")
         } catch {
             shared.stopSending.withLock { $0 = true }
             _ = try? await senders.value
@@ -137,6 +139,8 @@ struct IngestCrashTests {
 
     struct SentLines: Sendable {
         var acknowledged: Set<String> = []
+        /// Requests sent again after an error or a non-2xx: the kills happened under load.
+        var retries = 0
     }
 
     /// What the senders and the test share.
