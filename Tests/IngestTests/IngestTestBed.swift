@@ -7,6 +7,7 @@ import JobModel
 import Jobs
 import Logging
 import NIOCore
+import NIOSSL
 import ServiceLifecycle
 import Store
 import TestSupport
@@ -18,7 +19,7 @@ final class IngestTestBed: Sendable {
     let store: SQLiteJobStore
     let clock: ManualWallClock
     let configuration: IngestConfiguration
-    let sink: LocalDirectorySink
+    let sink: any ObjectSink
     let transfer: StreamTransfer
     let sealer: StreamSealer
     let port: Int
@@ -34,7 +35,7 @@ final class IngestTestBed: Sendable {
     static let start = Date(timeIntervalSince1970: 1_793_527_200)
     static let eventHour = start.addingTimeInterval(-3600)
 
-    init(configure: (inout IngestConfiguration) -> Void = { _ in }) async throws {
+    init(sink injected: (any ObjectSink)? = nil, configure: (inout IngestConfiguration) -> Void = { _ in }) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("ingest-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         store = try SQLiteJobStore(path: directory.appendingPathComponent("orchestrator.sqlite").path)
@@ -45,7 +46,7 @@ final class IngestTestBed: Sendable {
         configure(&configuration)
         self.configuration = configuration
         let logger = Logger(label: "ingest-tests")
-        sink = try LocalDirectorySink(directory: directory.appendingPathComponent("bucket").path)
+        sink = try injected ?? LocalDirectorySink(directory: directory.appendingPathComponent("bucket").path)
         transfer = StreamTransfer(
             spool: store, sink: sink, keyTemplate: try StreamKeyTemplate(configuration.keyTemplate), workDirectory: directory.path,
             clock: clock, logger: logger)
@@ -69,7 +70,9 @@ final class IngestTestBed: Sendable {
             throw CancellationError()
         }
         port = bound
-        client = HTTPClient(eventLoopGroupProvider: .singleton)
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = .none
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(tlsConfiguration: tls))
     }
 
     /// Stops the server and removes the directory.
@@ -85,7 +88,8 @@ final class IngestTestBed: Sendable {
     func post(
         _ body: [UInt8], path: String = IngestTestBed.endpoint.path, headers: [String: String] = IngestTestBed.authorization, gzip: Bool = false
     ) async throws -> (status: Int, retryAfter: String?, text: String) {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        let scheme = configuration.tlsCertificate == nil ? "http" : "https"
+        var request = HTTPClientRequest(url: "\(scheme)://127.0.0.1:\(port)\(path)")
         request.method = .POST
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         var payload = body
