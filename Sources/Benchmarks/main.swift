@@ -6,6 +6,7 @@ import Foundation
 let arguments = Array(CommandLine.arguments.dropFirst())
 do {
     if try await TransferCommand.runIfRequested(arguments) { exit(0) }
+    if try await IngestBenchmark.runIfRequested(arguments) { exit(0) }
     let invocation = try BenchmarkInvocation(arguments: arguments)
     switch invocation.benchmark {
     case .queue:

@@ -162,6 +162,8 @@ public struct StatusReport: Sendable, Hashable, Codable {
     public var outageCount: Int
     /// Downloads avoided across every domain.
     public var downloadsAvoided: AvoidedDownloads
+    /// Per push stream domain: hours, parts, lines and spool bytes (empty without a receiver).
+    public var streams: [StreamDomainStatus] = []
 
     /// Creates a report.
     public init(

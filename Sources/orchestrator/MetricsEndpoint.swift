@@ -23,7 +23,8 @@ struct MetricsEndpoint: Service {
     let address: ListenAddress
     let registry: PrometheusCollectorRegistry
     let store: SQLiteJobStore
-    let scheduler: SchedulerService
+    /// Nil in a push-only deployment, which has no scheduler to be ready.
+    let scheduler: SchedulerService?
     let health: DependencyHealth
     let clock: any WallClock
     let logger: Logger
@@ -66,11 +67,11 @@ struct MetricsEndpoint: Service {
             problems.append("database not writable: \(error)")
         }
         let now = clock.now
-        if let last = scheduler.lastTickAt {
+        if let scheduler, let last = scheduler.lastTickAt {
             if now.timeIntervalSince(last) > 3 * scheduler.tickInterval + 5 {
                 problems.append("scheduler last ticked at \(last.formatted(.iso8601))")
             }
-        } else {
+        } else if scheduler != nil {
             problems.append("scheduler has not ticked yet")
         }
         for dependency in health.outages {

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Core
 import Foundation
+import Ingest
 import JobModel
 import Jobs
 import Logging
@@ -19,8 +20,11 @@ struct ServiceAssembly {
     let httpClient: HTTPClient
     /// Package downloads (follows a few redirects; carries no credentials).
     let downloadClient: HTTPClient
-    let scheduler: SchedulerService
+    /// Plans pulled windows; nil in a push-only deployment.
+    let scheduler: SchedulerService?
     let workerPool: WorkerPool
+    /// The push receiver and the sealing of its hours, when `ingest` is configured.
+    let ingestServices: [any Service]
     /// Maintenance of the object store (stale multipart uploads), when the sink is one.
     let maintenance: PeriodicService?
     /// This process's hold on the database and the spool, for as long as the assembly lives.
@@ -30,7 +34,9 @@ struct ServiceAssembly {
     let retention: PeriodicService?
 
     /// The services in start order.
-    var services: [any Service] { [scheduler, workerPool] + (maintenance.map { [$0] } ?? []) + (retention.map { [$0] } ?? []) }
+    var services: [any Service] {
+        (scheduler.map { [$0] } ?? []) + [workerPool] + (maintenance.map { [$0] } ?? []) + (retention.map { [$0] } ?? []) + ingestServices
+    }
 
     /// Wires everything; also clears what a crashed predecessor left behind (spool and temporary files,
     /// leases of processes that no longer exist).
@@ -69,11 +75,21 @@ struct ServiceAssembly {
             let policy = configuration.windowPolicy
             let health = DependencyHealth(policy: policy.outage, clock: clock, logger: logger)
             health.restore(try await store.dependencyHealth())
-            let transfer = LogPackageTransfer(
-                source: source, downloader: downloader, sink: sink, keyTemplate: keyTemplate, recordedFiles: store, logger: logger,
-                observer: health)
+            var transfers: [String: any WindowTransfer] = [
+                TencentCDNClient.sourceName: LogPackageTransfer(
+                    source: source, downloader: downloader, sink: sink, keyTemplate: keyTemplate, recordedFiles: store, logger: logger,
+                    observer: health),
+            ]
+            var ingestServices: [any Service] = []
+            if let ingest = configuration.ingest {
+                transfers[StreamTransfer.sourceName] = StreamTransfer(
+                    spool: store, sink: sink, keyTemplate: try StreamKeyTemplate(ingest.keyTemplate),
+                    workDirectory: configuration.resolvedSpoolDirectory, clock: clock, logger: logger)
+                ingestServices = makeIngestServices(ingest, store: store, clock: clock, logger: logger)
+            }
+            let transfer = SourceDispatchingTransfer(transfers)
 
-            let scheduler = SchedulerService(
+            let scheduler = !configuration.pullEnabled ? nil : SchedulerService(
                 configuration: SchedulerConfiguration(
                     tickInterval: TimeInterval(configuration.schedule.tickSeconds),
                     planner: WindowPlanner(
@@ -91,7 +107,7 @@ struct ServiceAssembly {
             try await LeaseOwner.releaseLeasesOfPredecessors(store: store, policy: policy, now: clock.now, logger: logger)
             return ServiceAssembly(
                 store: store, httpClient: httpClient, downloadClient: downloadClient, scheduler: scheduler, workerPool: workerPool,
-                maintenance: maintenance, instanceLock: instanceLock,
+                ingestServices: ingestServices, maintenance: maintenance, instanceLock: instanceLock,
                 retention: configuration.retentionDoneDays > 0
                     ? .retention(store: store, keepDays: configuration.retentionDoneDays, clock: clock, logger: logger) : nil)
         } catch {
@@ -99,6 +115,26 @@ struct ServiceAssembly {
             try? await downloadClient.shutdown()
             throw error
         }
+    }
+
+    /// The receiver's HTTP(S) server, and the sealing of hours every `ingest.seal_interval_seconds`.
+    private static func makeIngestServices(
+        _ ingest: IngestConfiguration, store: SQLiteJobStore, clock: any WallClock, logger: Logger
+    ) -> [any Service] {
+        let receiver = IngestReceiver(configuration: ingest, spool: store, clock: clock, logger: logger)
+        let server = IngestServer(configuration: ingest, receiver: receiver, logger: logger) { port in
+            // The end-to-end tests read the bound port from this line.
+            logger.info("ingest listening", metadata: ["ingest.host": "\(ingest.host)", "ingest.port": "\(port)"])
+        }
+        let sealer = StreamSealer(spool: store, configuration: ingest, clock: clock, logger: logger)
+        let sealing = PeriodicService(name: "stream-sealer", interval: .seconds(ingest.sealIntervalSeconds), clock: clock) {
+            do {
+                try await sealer.sealDueHours()
+            } catch {
+                logger.warning("sealing stream hours failed; will retry", metadata: ["error.message": "\(error)"])
+            }
+        }
+        return [server, sealing]
     }
 
     /// The CDN API client of `cdn` (also what `check-config --probe` asks).

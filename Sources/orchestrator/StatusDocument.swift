@@ -101,6 +101,19 @@ struct StatusDocument: Encodable {
     var skipped_hours: Int
     var dependencies: [DependencyHealth]
     var outages: Outages
+    var streams: [Stream]
+
+    /// One push stream domain.
+    struct Stream: Encodable {
+        var domain: String
+        var open_hours: Int
+        var sealed_hours_waiting: Int
+        var uploaded_parts: Int
+        var lines_accepted: Int64
+        var lines_quarantined: Int64
+        var bodies_repeated: Int64
+        var spool_bytes: Int64
+    }
 
     init(_ report: StatusReport, database: String, now: Date) {
         self.database = database
@@ -134,6 +147,12 @@ struct StatusDocument: Encodable {
                     dependency: outage.dependency.rawValue, started: StatusFormatter.iso(outage.started),
                     ended: StatusFormatter.iso(outage.ended), seconds: Int(outage.duration), failures: outage.failures)
             })
+        streams = report.streams.map { stream in
+            Stream(
+                domain: stream.domain, open_hours: stream.openHours, sealed_hours_waiting: stream.sealedHoursWaiting,
+                uploaded_parts: stream.uploadedParts, lines_accepted: stream.linesAccepted, lines_quarantined: stream.linesQuarantined,
+                bodies_repeated: stream.bodiesRepeated, spool_bytes: stream.spoolBytes)
+        }
         recent_failures = report.recentFailures.map { failure in
             Failure(
                 source: failure.window.source, domain: failure.window.domain, hour: StatusFormatter.iso(failure.window.hour),

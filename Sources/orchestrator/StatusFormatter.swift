@@ -34,6 +34,19 @@ enum StatusFormatter {
         if report.domains.isEmpty {
             lines.append("(no domains yet: the service plans them on its first tick)")
         }
+        if !report.streams.isEmpty {
+            lines.append("")
+            lines.append("push streams (spool: \(report.streams.reduce(0) { $0 + $1.spoolBytes }) bytes):")
+            var streamRows = [["DOMAIN", "OPEN HOURS", "SEALED WAITING", "UPLOADED PARTS", "LINES", "QUARANTINED", "REPEATED BODIES", "SPOOL BYTES"]]
+            for stream in report.streams {
+                streamRows.append([
+                    stream.domain.isEmpty ? "(unknown)" : stream.domain, "\(stream.openHours)", "\(stream.sealedHoursWaiting)",
+                    "\(stream.uploadedParts)", "\(stream.linesAccepted)", "\(stream.linesQuarantined)", "\(stream.bodiesRepeated)",
+                    "\(stream.spoolBytes)",
+                ])
+            }
+            lines.append(contentsOf: align(streamRows, rightAligned: 1...7))
+        }
         if !report.recentFailures.isEmpty {
             lines.append("")
             lines.append("recent failures (retry with `orchestrator retry --failed`):")

@@ -23,7 +23,8 @@ struct StatusWatch: Service {
     func run() async throws {
         var first = true
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let report = try await store.status(recentFailureLimit: recentFailureLimit)
+            var report = try await store.status(recentFailureLimit: recentFailureLimit)
+            report.streams = try await store.streamStatus()
             let now = clock.now
             let text = json
                 ? try StatusFormatter.json(report, database: store.path, now: now)

@@ -9,10 +9,14 @@ import Synchronization
 /// one per change is what lets a pool of workers finish thousands of windows a second. When a batch's
 /// transaction fails, it is rolled back and its changes are written again one transaction each, so a
 /// failing change fails alone and the others of its batch are not lost.
-final class GroupCommit: Sendable {
+///
+/// With `durable`, each batch's commit is fsync'd (`PRAGMA synchronous = FULL` for that transaction
+/// only): what the push receiver acknowledges must survive a power loss, while the job queue's own
+/// changes keep the cheaper `NORMAL`.
+final class GroupCommit<Result: Sendable>: Sendable {
     private struct Change: Sendable {
-        let apply: @Sendable (Database) throws -> Bool
-        let continuation: CheckedContinuation<Bool, any Error>
+        let apply: @Sendable (Database) throws -> Result
+        let continuation: CheckedContinuation<Result, any Error>
     }
 
     private struct Queue {
@@ -21,18 +25,20 @@ final class GroupCommit: Sendable {
     }
 
     private let writer: DatabasePool
+    private let durable: Bool
     private let queue = Mutex(Queue())
 
-    /// Creates a group commit over `writer`.
-    init(writer: DatabasePool) {
+    /// Creates a group commit over `writer`; `durable` fsyncs every commit.
+    init(writer: DatabasePool, durable: Bool = false) {
         self.writer = writer
+        self.durable = durable
     }
 
     /// How many changes wait for the next batch (for tests that shape batches).
     var waitingCount: Int { queue.withLock { $0.changes.count } }
 
     /// Applies `change` inside a shared write transaction and returns its result.
-    func perform(_ change: @escaping @Sendable (Database) throws -> Bool) async throws -> Bool {
+    func perform(_ change: @escaping @Sendable (Database) throws -> Result) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
             let startsDrain = queue.withLock { queue -> Bool in
                 queue.changes.append(Change(apply: change, continuation: continuation))
@@ -58,12 +64,12 @@ final class GroupCommit: Sendable {
             }
             guard !batch.isEmpty else { return }
             do {
-                let results = try await writer.write { db in try batch.map { try $0.apply(db) } }
+                let results = try await write { db in try batch.map { try $0.apply(db) } }
                 for (change, result) in zip(batch, results) { change.continuation.resume(returning: result) }
             } catch where batch.count > 1 {
                 for change in batch {
                     do {
-                        change.continuation.resume(returning: try await writer.write { db in try change.apply(db) })
+                        change.continuation.resume(returning: try await write { db in try change.apply(db) })
                     } catch {
                         change.continuation.resume(throwing: error)
                     }
@@ -71,6 +77,22 @@ final class GroupCommit: Sendable {
             } catch {
                 batch[0].continuation.resume(throwing: error)
             }
+        }
+    }
+
+    /// One transaction, fsync'd at commit when `durable`. The pool's single writer connection runs one
+    /// write at a time, so the pragma holds for exactly this transaction.
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        guard durable else { return try await writer.write(body) }
+        return try await writer.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
+            var result: T?
+            try db.inTransaction(.immediate) {
+                result = try body(db)
+                return .commit
+            }
+            return result!
         }
     }
 }

@@ -39,7 +39,8 @@ struct StatusCommand: AsyncParsableCommand {
             try await watchStatus(store)
             return
         }
-        let report = try await store.status(recentFailureLimit: failures)
+        var report = try await store.status(recentFailureLimit: failures)
+        report.streams = try await store.streamStatus()
         let now = try CommandClock.make().now
         if json {
             print(try StatusFormatter.json(report, database: store.path, now: now))

@@ -80,9 +80,10 @@ struct ConfigurationFile {
 /// `ConfigValues` as it reads), so a key added to the loader is known at once. Sections read another
 /// way than through `ConfigValues` add their keys to `readElsewhere`.
 enum ConfigurationKeys {
-    /// Keys read without `ConfigValues` (none yet); a section whose entries are free-form (such as a map
-    /// of header names) is listed with a trailing `.` and everything under it is accepted.
-    static let readElsewhere: [String] = []
+    /// Keys read without `ConfigValues`; a section whose entries are free-form (such as a map of header
+    /// names) is listed with a trailing `.` and everything under it is accepted. `ingest.endpoints` is a
+    /// list of maps, read with Yams (`IngestSection`) and checked there.
+    static let readElsewhere: [String] = ["ingest.endpoints", "ingest.endpoints."]
 
     /// One problem per key of `fileKeys` that `known` does not hold, naming the closest known key.
     static func problems(fileKeys: [String], known: Set<String>) -> [String] {

@@ -1,7 +1,9 @@
 import Configuration
 import Foundation
+import Ingest
 import Jobs
 import SystemPackage
+import Yams
 
 /// Configuration problems, each naming the key and what is wrong; printed one line each at start-up.
 struct ConfigurationError: Error, CustomStringConvertible {
@@ -55,11 +57,13 @@ enum ConfigurationLoader {
     /// A key of the file that nothing reads is an error naming the closest known key, as is every
     /// value of the wrong type or out of range: all are reported at once.
     static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> Loaded {
-        let (file, reader) = try await open(path: path, environment: environment)
+        let (file, reader, endpointsNode) = try await open(path: path, environment: environment)
         let problems = ConfigurationProblems()
         let keysRead = KeysRead()
         var configuration = read(ConfigValues(reader: reader, problems: problems, keysRead: keysRead), environment: environment)
         let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        configuration.ingest = readIngest(
+            ConfigValues(reader: reader, problems: problems, keysRead: keysRead), endpoints: endpointsNode, environment: environment, base: base)
         configuration.database = resolve(configuration.database, against: base)
         configuration.sink.directory = resolve(configuration.sink.directory, against: base)
         if !configuration.workers.spoolDirectory.isEmpty {
@@ -75,7 +79,10 @@ enum ConfigurationLoader {
     static var knownKeys: Set<String> {
         let keysRead = KeysRead()
         let reader = ConfigReader(provider: InMemoryProvider(values: [:]))
-        _ = read(ConfigValues(reader: reader, problems: ConfigurationProblems(), keysRead: keysRead), environment: [:])
+        let values = ConfigValues(reader: reader, problems: ConfigurationProblems(), keysRead: keysRead)
+        _ = read(values, environment: [:])
+        // With an endpoint, so that every `ingest.*` key is read too.
+        _ = readIngest(values, endpoints: try? Yams.compose(yaml: "[{path: /logs, domain: example.com}]"), environment: [:], base: "/")
         return keysRead.keys
     }
 
@@ -95,7 +102,7 @@ enum ConfigurationLoader {
     /// Only the database path of the file at `path`: what `status`, `jobs` and `retry` need, so they work
     /// even where the service's secrets are not in the environment.
     static func loadDatabasePath(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> String {
-        let (_, reader) = try await open(path: path, environment: environment)
+        let (_, reader, _) = try await open(path: path, environment: environment)
         let problems = ConfigurationProblems()
         let database = ConfigValues(reader: reader, problems: problems, keysRead: KeysRead())
             .string("database", default: OrchestratorConfiguration().database)
@@ -103,9 +110,10 @@ enum ConfigurationLoader {
         return resolve(database, against: URL(fileURLWithPath: path).deletingLastPathComponent().path)
     }
 
-    /// The file's keys (its syntax checked by Yams, whose errors quote no line of it) and a reader over
-    /// the environment, then the file.
-    private static func open(path: String, environment: [String: String]) async throws -> (ConfigurationFile, ConfigReader) {
+    /// The file's keys (its syntax checked by Yams, whose errors quote no line of it), a reader over the
+    /// environment, then the file, and the file's `ingest.endpoints` (taken out of what
+    /// swift-configuration reads: see `IngestSection`).
+    private static func open(path: String, environment: [String: String]) async throws -> (ConfigurationFile, ConfigReader, Node?) {
         guard FileManager.default.fileExists(atPath: path) else {
             throw ConfigurationError("no configuration file at \(path)")
         }
@@ -117,8 +125,23 @@ enum ConfigurationLoader {
         }
         let contents = try ConfigurationFile(text: text, path: path)
         let file: FileProvider<YAMLSnapshot>
+        var endpoints: Node?
         do {
-            file = try await FileProvider<YAMLSnapshot>(filePath: FilePath(path))
+            let (remainder, endpointsNode) = try IngestSection.split(yaml: text)
+            endpoints = endpointsNode
+            if let remainder {
+                // The rest of the file, read by swift-configuration from a private temporary copy.
+                let copy = FileManager.default.temporaryDirectory.appendingPathComponent("orchestrator-config-\(UUID().uuidString).yaml").path
+                guard FileManager.default.createFile(atPath: copy, contents: Data(remainder.utf8), attributes: [.posixPermissions: 0o600]) else {
+                    throw ConfigurationError("cannot write a temporary copy of \(path)")
+                }
+                defer { try? FileManager.default.removeItem(atPath: copy) }
+                file = try await FileProvider<YAMLSnapshot>(filePath: FilePath(copy))
+            } else {
+                file = try await FileProvider<YAMLSnapshot>(filePath: FilePath(path))
+            }
+        } catch let error as ConfigurationError {
+            throw error
         } catch {
             // Not a syntax error (Yams accepted the file): swift-configuration's own, which names keys
             // and quotes no value. Its first line only, in case.
@@ -127,7 +150,7 @@ enum ConfigurationLoader {
         let environmentProvider = KeyMappingProvider(
             upstream: EnvironmentVariablesProvider(environmentVariables: environment),
             keyMapper: { key in AbsoluteConfigKey(["orchestrator"] + key.components, context: key.context) })
-        return (contents, ConfigReader(providers: [environmentProvider, file]))
+        return (contents, ConfigReader(providers: [environmentProvider, file]), endpoints)
     }
 
     /// Reads every key; a value of the wrong type is recorded as a problem and the default kept, so
@@ -222,8 +245,11 @@ enum ConfigurationLoader {
         }
         require(!configuration.database.isEmpty, "database must name a file")
         requireHTTPURL("cdn.endpoint", configuration.cdn.endpoint, example: "https://cdn.tencentcloudapi.com", into: problems)
-        require(!configuration.cdn.secretID.isEmpty, "cdn.secret_id is not set (set it, or TENCENTCLOUD_SECRET_ID in the environment)")
-        require(!configuration.cdn.secretKey.isEmpty, "cdn.secret_key is not set (set it, or TENCENTCLOUD_SECRET_KEY in the environment)")
+        if configuration.pullEnabled {
+            require(!configuration.cdn.secretID.isEmpty, "cdn.secret_id is not set (set it, or TENCENTCLOUD_SECRET_ID in the environment)")
+            require(!configuration.cdn.secretKey.isEmpty, "cdn.secret_key is not set (set it, or TENCENTCLOUD_SECRET_KEY in the environment)")
+        }
+        if let ingest = configuration.ingest { validate(ingest, into: problems) }
         require(["global", "mainland", "overseas"].contains(configuration.cdn.area), "cdn.area must be global, mainland or overseas (got \(configuration.cdn.area))")
         let rate = configuration.cdn.requestsPerSecond
         require(rate > 0 && rate <= 1000, "cdn.requests_per_second must be more than 0 and at most 1000 (got \(rate))")
@@ -297,7 +323,7 @@ enum ConfigurationLoader {
         return text[..<schemeEnd.upperBound] + "…@" + text[text.index(after: at)...]
     }
 
-    private static func resolve(_ path: String, against base: String) -> String {
+    static func resolve(_ path: String, against base: String) -> String {
         guard !path.isEmpty, !path.hasPrefix("/") else { return path }
         return URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: base, isDirectory: true)).standardizedFileURL.path
     }

@@ -1,4 +1,5 @@
 import Core
+import Ingest
 import Foundation
 import Jobs
 import Scheduler
@@ -151,6 +152,14 @@ struct OrchestratorConfiguration: Sendable, CustomStringConvertible {
     var retentionDoneDays = 90
     /// `metrics.listen`: `host:port` for `/metrics`, `/healthz` and `/readyz`; empty turns them off.
     var metricsListen = ""
+    /// `ingest.*`: the push receiver; nil (off) unless `ingest.endpoints` lists an endpoint.
+    var ingest: IngestConfiguration?
+
+    /// Whether the pull side (planning and copying CDN log packages) runs: always, except in a push-only
+    /// deployment, one with an ingest section and no CDN credentials at all.
+    var pullEnabled: Bool {
+        ingest == nil || !(cdn.secretID.isEmpty && cdn.secretKey.isEmpty)
+    }
 
     /// The spool directory: configured, or `<database>.spool` beside the database.
     var resolvedSpoolDirectory: String {
@@ -177,6 +186,10 @@ struct OrchestratorConfiguration: Sendable, CustomStringConvertible {
         } else {
             text += " sink.bucket=\(sink.bucket) sink.region=\(sink.region) sink.endpoint=\(sink.endpoint.isEmpty ? "(default)" : sink.endpoint) sink.secret_id=\(Redacted(sink.secretID))"
         }
+        if let ingest {
+            text += " ingest.listen=\(ingest.host):\(ingest.port) ingest.endpoints=\(ingest.endpoints.map(\.path).joined(separator: ",")) ingest.tls=\(ingest.tlsCertificate != nil)"
+        }
+        if !pullEnabled { text += " pull=off" }
         return text
     }
 }

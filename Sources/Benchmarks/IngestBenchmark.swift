@@ -1,0 +1,262 @@
+import AsyncHTTPClient
+import CZlib
+import Core
+import Foundation
+import Ingest
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Store
+import Synchronization
+
+/// `orchestrator-bench ingest`: the push receiver under load from sender-like clients.
+///
+/// Senders POST 512 KiB batches of realistic ~660-byte lines (JSON_Array and JSON_Newline alternately,
+/// optionally gzip), each body unique, retrying on non-2xx. Three phases on the same in-process
+/// server and HTTP stack: a route that reads and discards bodies (the ceiling), the durable receiver
+/// at full speed, and the durable receiver paced at half the rate it reached (acknowledgement latency).
+/// MB are 10^6 bytes of log data as sent, before compression.
+enum IngestBenchmark {
+    struct Options {
+        var workDirectory = FileManager.default.temporaryDirectory.path
+        var seconds = 8.0
+        var senders = 8
+        var gzip = false
+    }
+
+    /// Runs the benchmark when `arguments` start with `ingest`; returns false otherwise.
+    static func runIfRequested(_ arguments: [String]) async throws -> Bool {
+        guard arguments.first == "ingest" else { return false }
+        var options = Options()
+        var rest = arguments.dropFirst()
+        while let flag = rest.popFirst() {
+            switch flag {
+            case "--work-dir": options.workDirectory = rest.popFirst() ?? options.workDirectory
+            case "--seconds": options.seconds = Double(rest.popFirst() ?? "") ?? options.seconds
+            case "--senders": options.senders = Int(rest.popFirst() ?? "") ?? options.senders
+            case "--gzip": options.gzip = true
+            default: throw UsageError(message: "unknown option \(flag) for ingest")
+            }
+        }
+        try await run(options)
+        return true
+    }
+
+    static func run(_ options: Options) async throws {
+        let directory = options.workDirectory + "/ingest-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SQLiteJobStore(path: directory + "/orchestrator.sqlite")
+        var configuration = IngestConfiguration()
+        configuration.port = 0
+        configuration.spoolQuotaBytes = 1 << 40
+        configuration.maxConcurrentRequests = 256
+        configuration.endpoints = [IngestEndpoint(path: "/logs/bench.example", domain: "bench.example", headers: ["X-Api-Key": "bench"])]
+        var logger = Logger(label: "ingest-bench")
+        logger.logLevel = .warning
+        let receiver = IngestReceiver(configuration: configuration, spool: store, clock: SystemWallClock(), logger: logger)
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let server = IngestServer(configuration: configuration, receiver: receiver, logger: logger, discardPath: "/discard") { port in
+            continuation.yield(port)
+            continuation.finish()
+        }
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [server], logger: logger))
+        let serverTask = Task { try await group.run() }
+        var port = 0
+        for await bound in ports { port = bound }
+        let client = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: HTTPClient.Configuration(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: options.senders)))
+        let bodies = BodyFactory(gzip: options.gzip)
+        Progress.say("ingest: \(options.senders) senders, 512 KiB batches, \(options.gzip ? "gzip" : "identity"), \(Int(options.seconds)) s per phase")
+
+        let ceiling = try await phase(url: "http://127.0.0.1:\(port)/discard", options: options, bodies: bodies, client: client, pace: nil)
+        Progress.say("ingest: ceiling (read and discard): \(format(ceiling.megabytesPerSecond)) MB/s")
+        let full = try await phase(url: "http://127.0.0.1:\(port)/logs/bench.example", options: options, bodies: bodies, client: client, pace: nil)
+        Progress.say("ingest: durable at full speed: \(format(full.megabytesPerSecond)) MB/s, \(Int(full.linesPerSecond)) lines/s, p50 \(format(full.p50)) ms, p99 \(format(full.p99)) ms")
+        let half = try await phase(
+            url: "http://127.0.0.1:\(port)/logs/bench.example", options: options, bodies: bodies, client: client, pace: full.requestsPerSecond / 2)
+        Progress.say("ingest: durable at half that rate: \(format(half.megabytesPerSecond)) MB/s, p50 \(format(half.p50)) ms, p99 \(format(half.p99)) ms")
+        let spool = try await store.spoolBytes()
+        Progress.say("ingest: spool holds \(spool) bytes")
+
+        try await client.shutdown()
+        await group.triggerGracefulShutdown()
+        _ = try? await serverTask.value
+        try store.close()
+        let report: [String: Any] = [
+            "benchmark": "ingest", "senders": options.senders, "gzip": options.gzip, "seconds_per_phase": options.seconds,
+            "lines_per_second": Int(full.linesPerSecond), "mb_per_second": round2(full.megabytesPerSecond),
+            "p50_ack_ms": round2(half.p50), "p99_ack_ms": round2(half.p99),
+            "full_rate_p50_ack_ms": round2(full.p50), "full_rate_p99_ack_ms": round2(full.p99),
+            "half_rate_mb_per_second": round2(half.megabytesPerSecond),
+            "ceiling_mb_per_second": round2(ceiling.megabytesPerSecond),
+            "ratio": round2(full.megabytesPerSecond / max(ceiling.megabytesPerSecond, 0.001)),
+            "retried_requests": full.retries + half.retries,
+        ]
+        let json = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
+        Progress.line(String(decoding: json, as: UTF8.self))
+    }
+
+    struct PhaseResult {
+        var megabytesPerSecond: Double
+        var linesPerSecond: Double
+        var requestsPerSecond: Double
+        var p50: Double
+        var p99: Double
+        var retries: Int
+    }
+
+    /// What the senders of one phase share.
+    final class PhaseState: Sendable {
+        let tally = Mutex(Tally())
+        let next = Mutex(0)
+    }
+
+    struct Tally: Sendable {
+        var bytes = 0
+        var lines = 0
+        var requests = 0
+        var retries = 0
+        var latencies: [Double] = []
+    }
+
+    /// Senders post for `options.seconds`; with `pace`, all of them together send at most that many
+    /// requests a second.
+    static func phase(url: String, options: Options, bodies: BodyFactory, client: HTTPClient, pace: Double?) async throws -> PhaseResult {
+        let shared = PhaseState()
+        let started = ContinuousClock.now
+        let deadline = started + .milliseconds(Int(options.seconds * 1000))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for sender in 0..<options.senders {
+                group.addTask { [shared] in
+                    var sequence = sender
+                    while ContinuousClock.now < deadline {
+                        if let pace {
+                            let slot = shared.next.withLock { value -> Int in
+                                defer { value += 1 }
+                                return value
+                            }
+                            let due = started + .milliseconds(Int(Double(slot) / pace * 1000))
+                            if due > deadline { break }
+                            if due > ContinuousClock.now { try await Task.sleep(until: due, clock: .continuous) }
+                        }
+                        let body = bodies.body(sequence: sequence, array: sequence % 2 == 0)
+                        sequence += options.senders
+                        let sentAt = ContinuousClock.now
+                        var retries = 0
+                        while true {
+                            var request = HTTPClientRequest(url: url)
+                            request.method = .POST
+                            request.headers.add(name: "X-Api-Key", value: "bench")
+                            if options.gzip { request.headers.add(name: "Content-Encoding", value: "gzip") }
+                            request.body = .bytes(ByteBuffer(bytes: body.payload))
+                            if let response = try? await client.execute(request, timeout: .seconds(30)) {
+                                _ = try? await response.body.collect(upTo: 1 << 16)
+                                if response.status.code / 100 == 2 { break }
+                            }
+                            retries += 1
+                            try await Task.sleep(for: .milliseconds(20))
+                        }
+                        let elapsed = ContinuousClock.now - sentAt
+                        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+                        shared.tally.withLock {
+                            $0.bytes += body.logBytes
+                            $0.lines += body.lineCount
+                            $0.requests += 1
+                            $0.retries += retries
+                            $0.latencies.append(milliseconds)
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let result = shared.tally.withLock { $0 }
+        let sorted = result.latencies.sorted()
+        func percentile(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
+        return PhaseResult(
+            megabytesPerSecond: Double(result.bytes) / 1e6 / seconds, linesPerSecond: Double(result.lines) / seconds,
+            requestsPerSecond: Double(result.requests) / seconds, p50: percentile(0.5), p99: percentile(0.99), retries: result.retries)
+    }
+
+    static func format(_ value: Double) -> String { String(format: "%.1f", value) }
+    static func round2(_ value: Double) -> Double { (value * 100).rounded() / 100 }
+}
+
+/// Unique 512 KiB bodies without building each from scratch: a fixed batch of lines whose first line
+/// carries the request's sequence number in a fixed-width field, patched per request. With gzip, the
+/// fixed part is compressed once and a small second gzip member with the unique line follows it.
+struct BodyFactory: Sendable {
+    struct Body {
+        var payload: [UInt8]
+        var logBytes: Int
+        var lineCount: Int
+    }
+
+    private let lines: [String]
+    private let gzip: Bool
+    private let arrayTail: [UInt8]
+    private let newlineTail: [UInt8]
+    private let compressedArrayTail: [UInt8]
+    private let compressedNewlineTail: [UInt8]
+
+    init(gzip: Bool) {
+        self.gzip = gzip
+        var lines: [String] = []
+        var size = 0
+        var index = 0
+        while size < 512 * 1024 - 700 {
+            let line = BodyFactory.line(index)
+            lines.append(line)
+            size += line.utf8.count + 1
+            index += 1
+        }
+        self.lines = lines
+        arrayTail = Array(("," + lines.dropFirst().joined(separator: ",") + "]").utf8)
+        newlineTail = Array(("\n" + lines.dropFirst().joined(separator: "\n") + "\n").utf8)
+        compressedArrayTail = BodyFactory.compress(arrayTail)
+        compressedNewlineTail = BodyFactory.compress(newlineTail)
+    }
+
+    func body(sequence: Int, array: Bool) -> Body {
+        let head = Array(((array ? "[" : "") + BodyFactory.line(0, sequence: sequence)).utf8)
+        let tail = array ? arrayTail : newlineTail
+        if gzip {
+            let payload = BodyFactory.compress(head) + (array ? compressedArrayTail : compressedNewlineTail)
+            return Body(payload: payload, logBytes: head.count + tail.count, lineCount: lines.count)
+        }
+        return Body(payload: head + tail, logBytes: head.count + tail.count, lineCount: lines.count)
+    }
+
+    /// A line in the sender's shape, about 660 bytes.
+    static func line(_ index: Int, sequence: Int = 0) -> String {
+        let second = index % 3600
+        let time = String(format: "%02d:%02d:%02d:%03d", 10, second / 60, second % 60, index % 1000)
+        let id = String(format: "%012d", sequence)
+        return #"{"date":"2026-11-01","time":"\#(time)","cs-ip":"203.0.\#(index % 250).\#(index % 199)","cs-method":"get","cs-uri":"/assets/app-\#(index).js?v=\#(id)\u0026cache=\#(index % 7)","status":200,"sc-bytes":\#(10_000 + index * 37 % 50_000),"time-taken":0.0\#(index % 90 + 10),"cs(Referer)":"https://www.example.com/products/\#(index % 300)?q=a\u0026b","cs(User-Agent)":"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36","cs(Cookie)":"session=\#(index * 7919 % 1_000_003)","x-disid":4242,"x-headersize":\#(300 + index % 200),"cached":\#(index % 2),"cs(Range)":"-","x-tcwait":0.00\#(index % 9),"x-tdwait":0.01\#(index % 9),"x-tcpinfo_rtt":\#(1000 + index % 5000),"x-tcpinfo_rttvar":\#(200 + index % 900),"x-tcpinfo_snd_cwnd":\#(10 + index % 50),"x-tcpinfo_rcv_space":14600,"sc(Content-Type)":"application/javascript","cs-version":"HTTP/1.1"}"#
+    }
+
+    static func compress(_ bytes: [UInt8]) -> [UInt8] {
+        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        defer { stream.deallocate() }
+        deflateInit2_(stream, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
+        defer { deflateEnd(stream) }
+        var output = [UInt8](repeating: 0, count: Int(deflateBound(stream, UInt(bytes.count))) + 64)
+        var input = bytes
+        let produced = input.withUnsafeMutableBufferPointer { inBuffer in
+            output.withUnsafeMutableBufferPointer { outBuffer in
+                stream.pointee.next_in = inBuffer.baseAddress
+                stream.pointee.avail_in = UInt32(inBuffer.count)
+                stream.pointee.next_out = outBuffer.baseAddress
+                stream.pointee.avail_out = UInt32(outBuffer.count)
+                deflate(stream, Z_FINISH)
+                return outBuffer.count - Int(stream.pointee.avail_out)
+            }
+        }
+        return Array(output[0..<produced])
+    }
+}

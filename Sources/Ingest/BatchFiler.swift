@@ -1,0 +1,162 @@
+import Foundation
+import JobModel
+
+/// The lines of one decompressed body, filed by domain and event hour, and the lines set aside.
+struct FiledBatch {
+    /// Accepted lines, one chunk per (domain, hour), in order of first appearance.
+    var chunks: [SpoolChunk] = []
+    /// Lines that are not a JSON object or have no usable date, time or domain.
+    var quarantined: [QuarantinedLine] = []
+    /// Accepted lines in all.
+    var acceptedLines: Int { chunks.reduce(0) { $0 + $1.lineCount } }
+}
+
+/// Splits a body into lines (`JSON_Array` or `JSON_Newline`, told apart by the first non-blank byte)
+/// and files each under its domain and event hour. Pure: no I/O, no clock.
+struct BatchFiler {
+    /// The endpoint the body came to: its domain or `x-disid` map.
+    let endpoint: IngestEndpoint
+    /// The zone of the lines' `date` and `time`.
+    let timeZone: TimeZone
+
+    /// Files `body`.
+    func file(_ body: [UInt8]) -> FiledBatch {
+        var builder = Builder(endpoint: endpoint, eventTime: EventTime(timeZone: timeZone))
+        body.withUnsafeBufferPointer { bytes in
+            var start = 0
+            while start < bytes.count, JSONLineScanner.isSpace(bytes[start]) { start += 1 }
+            guard start < bytes.count else { return }
+            if bytes[start] == UInt8(ascii: "[") {
+                fileArray(bytes, from: start + 1, into: &builder)
+            } else {
+                fileLines(bytes, into: &builder)
+            }
+        }
+        return builder.batch()
+    }
+
+    /// `JSON_Newline`: one object per line; blank lines are skipped.
+    private func fileLines(_ bytes: UnsafeBufferPointer<UInt8>, into builder: inout Builder) {
+        var lineStart = 0
+        while lineStart < bytes.count {
+            var lineEnd = lineStart
+            while lineEnd < bytes.count, bytes[lineEnd] != 0x0A { lineEnd += 1 }
+            var first = lineStart
+            var last = lineEnd
+            while first < last, JSONLineScanner.isSpace(bytes[first]) { first += 1 }
+            while last > first, JSONLineScanner.isSpace(bytes[last - 1]) { last -= 1 }
+            if first < last {
+                if bytes[first] == UInt8(ascii: "{") {
+                    let scan = JSONLineScanner.scanObject(bytes, from: first, limit: last)
+                    if scan.valid && scan.end == last {
+                        builder.add(bytes, first..<last, scan)
+                    } else {
+                        builder.quarantine(bytes, first..<last, reason: "not a JSON object")
+                    }
+                } else {
+                    builder.quarantine(bytes, first..<last, reason: "not a JSON object")
+                }
+            }
+            lineStart = lineEnd + 1
+        }
+    }
+
+    /// `JSON_Array`: the elements of one top-level array. A non-object element is quarantined alone;
+    /// once the array's own structure breaks, the rest of the body is quarantined as one piece.
+    private func fileArray(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, into builder: inout Builder) {
+        var index = start
+        let limit = bytes.count
+        while true {
+            while index < limit, JSONLineScanner.isSpace(bytes[index]) { index += 1 }
+            guard index < limit else {
+                return
+            }
+            if bytes[index] == UInt8(ascii: "]") { break }
+            let elementStart = index
+            if bytes[index] == UInt8(ascii: "{") {
+                let scan = JSONLineScanner.scanObject(bytes, from: index, limit: limit)
+                guard scan.valid else {
+                    builder.quarantine(bytes, elementStart..<limit, reason: "malformed JSON array")
+                    return
+                }
+                builder.add(bytes, elementStart..<scan.end, scan)
+                index = scan.end
+            } else {
+                index = JSONLineScanner.skipValue(bytes, from: index, limit: limit)
+                var last = index
+                while last > elementStart, JSONLineScanner.isSpace(bytes[last - 1]) { last -= 1 }
+                builder.quarantine(bytes, elementStart..<last, reason: "not a JSON object")
+            }
+            while index < limit, JSONLineScanner.isSpace(bytes[index]) { index += 1 }
+            guard index < limit else { return }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+            } else if bytes[index] == UInt8(ascii: "]") {
+                break
+            } else {
+                builder.quarantine(bytes, index..<limit, reason: "malformed JSON array")
+                return
+            }
+        }
+    }
+
+    /// Accumulates chunks per (domain, hour).
+    private struct Builder {
+        let endpoint: IngestEndpoint
+        var eventTime: EventTime
+        var order: [String: Int] = [:]
+        var chunks: [SpoolChunk] = []
+        var quarantined: [QuarantinedLine] = []
+
+        init(endpoint: IngestEndpoint, eventTime: EventTime) {
+            self.endpoint = endpoint
+            self.eventTime = eventTime
+        }
+
+        mutating func add(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ scan: ScannedObject) {
+            guard let dateRange = scan.date, let timeRange = scan.time,
+                  let hour = eventTime.hour(date: slice(bytes, dateRange), time: slice(bytes, timeRange))
+            else {
+                quarantine(bytes, range, reason: "no usable date and time")
+                return
+            }
+            let domain: String
+            if let fixed = endpoint.domain {
+                domain = fixed
+            } else if let disid = scan.disid, let mapped = endpoint.disidDomains[String(decoding: slice(bytes, disid), as: UTF8.self)] {
+                domain = mapped
+            } else {
+                quarantine(bytes, range, reason: "x-disid not in disid_domains")
+                return
+            }
+            let key = "\(domain)\u{0}\(hour)"
+            let position: Int
+            if let known = order[key] {
+                position = known
+            } else {
+                position = chunks.count
+                order[key] = position
+                chunks.append(SpoolChunk(domain: domain, hour: Date(timeIntervalSince1970: TimeInterval(hour)), lineCount: 0, lines: []))
+            }
+            chunks[position].lineCount += 1
+            if scan.hasLineBreak {
+                // Raw line breaks can only be whitespace between tokens (inside strings they make the
+                // line invalid), so dropping them keeps every value, escapes included, byte for byte.
+                chunks[position].lines.append(contentsOf: slice(bytes, range).filter { $0 != 0x0A && $0 != 0x0D })
+            } else {
+                chunks[position].lines.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[range]))
+            }
+            chunks[position].lines.append(0x0A)
+        }
+
+        mutating func quarantine(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, reason: String) {
+            quarantined.append(QuarantinedLine(domain: endpoint.domain ?? "", reason: reason, bytes: Array(slice(bytes, range))))
+        }
+
+        private func slice(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> ArraySlice<UInt8> {
+            Array(UnsafeBufferPointer(rebasing: bytes[range]))[...]
+        }
+
+        func batch() -> FiledBatch { FiledBatch(chunks: chunks, quarantined: quarantined) }
+    }
+}

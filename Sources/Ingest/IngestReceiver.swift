@@ -1,0 +1,119 @@
+import Core
+import Crypto
+import Foundation
+import JobModel
+import Logging
+import Synchronization
+
+/// The answer to one POST.
+public struct IngestReply: Sendable, Equatable {
+    /// The HTTP status.
+    public var status: Int
+    /// A one-line JSON body saying what happened.
+    public var body: String
+    /// `Retry-After` seconds, on a 503.
+    public var retryAfter: Int?
+
+    /// Creates a reply.
+    public init(status: Int, body: String, retryAfter: Int? = nil) {
+        self.status = status
+        self.body = body
+        self.retryAfter = retryAfter
+    }
+
+    static func error(_ status: Int, _ message: String, retryAfter: Int? = nil) -> IngestReply {
+        IngestReply(status: status, body: "{\"error\":\"\(message)\"}", retryAfter: retryAfter)
+    }
+}
+
+/// What the receiver does with one request, apart from HTTP framing: authentication, limits,
+/// decompression, filing and the durable append. A 2xx is returned only once every accepted line of
+/// the request is in the spool and fsync'd, or the same body was already accepted within the hour.
+public final class IngestReceiver: Sendable {
+    private let configuration: IngestConfiguration
+    private let spool: any StreamSpool
+    private let clock: any WallClock
+    private let logger: Logger
+    private let inFlight = Mutex(0)
+
+    /// Creates a receiver appending to `spool`.
+    public init(configuration: IngestConfiguration, spool: any StreamSpool, clock: any WallClock, logger: Logger) {
+        self.configuration = configuration
+        self.spool = spool
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Whether `headers` (lower-cased names) carry every header `endpoint` requires. Every required
+    /// header is compared, in constant time, even after a mismatch.
+    public func isAuthorized(_ endpoint: IngestEndpoint, header: (String) -> String?) -> Bool {
+        var authorized = true
+        for (name, expected) in endpoint.headers.sorted(by: { $0.key < $1.key }) {
+            let given = header(name) ?? ""
+            authorized = ConstantTime.equals(Array(given.utf8), Array(expected.utf8)) && authorized
+        }
+        return authorized
+    }
+
+    /// Takes a slot among `ingest.max_concurrent_requests`; false when all are taken.
+    public func enter() -> Bool {
+        inFlight.withLock { count in
+            guard count < configuration.maxConcurrentRequests else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    /// Gives a slot back.
+    public func leave() {
+        inFlight.withLock { $0 -= 1 }
+    }
+
+    /// The reply to a request that is over a limit before its body was read.
+    public var busyReply: IngestReply {
+        .error(503, "too many requests at once", retryAfter: configuration.retryAfterSeconds)
+    }
+
+    /// Files and stores one request body (as sent); `gzip` when its `Content-Encoding` says so.
+    public func accept(body sent: [UInt8], gzip: Bool, endpoint: IngestEndpoint) async -> IngestReply {
+        let body: [UInt8]
+        if gzip {
+            do {
+                body = try GzipInflater.inflate(sent, limit: configuration.maxDecompressedBytes)
+            } catch .tooLarge {
+                return .error(413, "decompressed body larger than \(configuration.maxDecompressedBytes) bytes")
+            } catch {
+                return .error(400, "body is not valid gzip")
+            }
+        } else {
+            guard sent.count <= configuration.maxDecompressedBytes else {
+                return .error(413, "body larger than \(configuration.maxDecompressedBytes) bytes")
+            }
+            body = sent
+        }
+        let filed = BatchFiler(endpoint: endpoint, timeZone: configuration.timeZone).file(body)
+        guard filed.acceptedLines > 0 else {
+            return .error(400, filed.quarantined.isEmpty ? "no log line in the body" : "no valid log line in the body")
+        }
+        let digest = Array(SHA256.hash(data: body))
+        let append = SpoolAppend(bodyDigest: digest, chunks: filed.chunks, quarantined: filed.quarantined)
+        let now = clock.now
+        do {
+            switch try await spool.append(
+                append, quotaBytes: configuration.spoolQuotaBytes, repeatedSince: now.addingTimeInterval(-configuration.repeatWindow), now: now)
+            {
+            case .stored:
+                return IngestReply(status: 200, body: "{\"accepted\":\(filed.acceptedLines),\"quarantined\":\(filed.quarantined.count)}")
+            case .repeated:
+                logger.debug("body repeated; acknowledged without storing", metadata: ["ingest.path": "\(endpoint.path)"])
+                return IngestReply(status: 200, body: "{\"accepted\":0,\"repeated\":true}")
+            case .overQuota:
+                logger.warning("spool quota reached; refusing", metadata: ["ingest.quota_bytes": "\(configuration.spoolQuotaBytes)"])
+                return .error(503, "spool full", retryAfter: configuration.retryAfterSeconds)
+            }
+        } catch {
+            logger.error("spool write failed", metadata: ["error.message": "\(error)"])
+            return .error(503, "spool unavailable", retryAfter: configuration.retryAfterSeconds)
+        }
+    }
+}

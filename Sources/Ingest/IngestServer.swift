@@ -1,0 +1,97 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import Logging
+import NIOCore
+import NIOSSL
+import ServiceLifecycle
+
+/// The push receiver's HTTP(S) server: one POST route per configured endpoint, answered by an
+/// `IngestReceiver`. A `Service`: it serves until graceful shutdown.
+public struct IngestServer: Service {
+    private let configuration: IngestConfiguration
+    private let receiver: IngestReceiver
+    private let logger: Logger
+    private let discardPath: String?
+    private let onListening: @Sendable (Int) async -> Void
+
+    /// Creates the server. `discardPath`, when set, adds a route that reads and discards bodies on the
+    /// same stack (the benchmark's ceiling). `onListening` is given the bound port.
+    public init(
+        configuration: IngestConfiguration, receiver: IngestReceiver, logger: Logger, discardPath: String? = nil,
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) {
+        self.configuration = configuration
+        self.receiver = receiver
+        self.logger = logger
+        self.discardPath = discardPath
+        self.onListening = onListening
+    }
+
+    public func run() async throws {
+        let onListening = self.onListening
+        let application = Application(
+            router: makeRouter(),
+            server: try serverBuilder(),
+            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "orchestrator-ingest"),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+            logger: logger)
+        try await application.run()
+    }
+
+    /// HTTP, or HTTPS when a certificate and key are configured.
+    private func serverBuilder() throws -> HTTPServerBuilder {
+        guard let certificate = configuration.tlsCertificate, let key = configuration.tlsKey else { return .http1() }
+        let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+        let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+        return try .tls(.http1(), tlsConfiguration: tls)
+    }
+
+    private func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        let receiver = self.receiver
+        let maxBody = configuration.maxBodyBytes
+        for endpoint in configuration.endpoints {
+            router.post(RouterPath(endpoint.path)) { request, _ -> Response in
+                let reply = await Self.handle(request, endpoint: endpoint, receiver: receiver, maxBody: maxBody)
+                var headers: HTTPFields = [.contentType: "application/json"]
+                if let retryAfter = reply.retryAfter { headers[.retryAfter] = String(retryAfter) }
+                return Response(status: .init(code: reply.status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: reply.body)))
+            }
+        }
+        if let discardPath {
+            router.post(RouterPath(discardPath)) { request, _ -> Response in
+                var request = request
+                _ = try await request.collectBody(upTo: maxBody)
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{}")))
+            }
+        }
+        return router
+    }
+
+    private static func handle(_ request: Request, endpoint: IngestEndpoint, receiver: IngestReceiver, maxBody: Int) async -> IngestReply {
+        let authorized = receiver.isAuthorized(endpoint) { name in
+            HTTPField.Name(name).flatMap { request.headers[$0] }
+        }
+        guard authorized else { return .error(401, "missing or wrong authentication header") }
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBody {
+            return .error(413, "body larger than \(maxBody) bytes")
+        }
+        let encoding = request.headers[.contentEncoding]?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        guard ["", "identity", "gzip", "x-gzip"].contains(encoding) else {
+            return .error(415, "unsupported Content-Encoding \(encoding); send identity or gzip")
+        }
+        guard receiver.enter() else { return receiver.busyReply }
+        defer { receiver.leave() }
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: maxBody)
+        } catch {
+            return .error(413, "body larger than \(maxBody) bytes")
+        }
+        return await receiver.accept(body: Array(body.readableBytesView), gzip: encoding.hasSuffix("gzip"), endpoint: endpoint)
+    }
+}

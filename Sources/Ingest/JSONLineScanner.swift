@@ -1,0 +1,151 @@
+/// What the receiver needs of one JSON object, found without decoding it: where it ends, whether it
+/// is structurally sound, and where its top-level `date`, `time` and `x-disid` string values are.
+///
+/// The scan checks structure only (strings closed, no raw control characters inside them, brackets
+/// balanced); values are not decoded, so the line's bytes are stored exactly as sent, escapes included.
+struct ScannedObject {
+    /// One past the object's closing brace, or the end of the input when it has none.
+    var end: Int
+    /// Closed, balanced and without raw control characters in strings.
+    var valid = false
+    /// Contains a raw line break between tokens (a pretty-printed array element).
+    var hasLineBreak = false
+    /// The value of the top-level `date` field, between its quotes.
+    var date: Range<Int>?
+    /// The value of the top-level `time` field.
+    var time: Range<Int>?
+    /// The value of the top-level `x-disid` field (a string or a number).
+    var disid: Range<Int>?
+}
+
+/// A byte-level scanner over one request body. Pure and allocation-free; `bytes` is the whole body.
+enum JSONLineScanner {
+    private static let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
+    private static let openBrace = UInt8(ascii: "{"), closeBrace = UInt8(ascii: "}")
+    private static let openBracket = UInt8(ascii: "["), closeBracket = UInt8(ascii: "]")
+    private static let colon = UInt8(ascii: ":"), comma = UInt8(ascii: ",")
+
+    /// Whether `byte` is JSON whitespace.
+    static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 }
+
+    /// Scans the object that starts with `{` at `start`, stopping at `limit`.
+    static func scanObject(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, limit: Int) -> ScannedObject {
+        var result = ScannedObject(end: limit)
+        var depth = 0
+        var index = start
+        var expectKey = false
+        var valuePending = false
+        var key: Range<Int>?
+        while index < limit {
+            let byte = bytes[index]
+            if byte == quote {
+                // A string: find its end, refusing raw control characters.
+                let contentStart = index + 1
+                var cursor = contentStart
+                var closed = false
+                while cursor < limit {
+                    let c = bytes[cursor]
+                    if c == backslash {
+                        cursor += 2
+                        continue
+                    }
+                    if c == quote {
+                        closed = true
+                        break
+                    }
+                    if c < 0x20 { return result }
+                    cursor += 1
+                }
+                guard closed else { return result }
+                let content = contentStart..<cursor
+                if depth == 1 {
+                    if expectKey {
+                        key = content
+                        expectKey = false
+                    } else if valuePending, let name = key {
+                        record(content, named: name, in: bytes, into: &result)
+                        valuePending = false
+                    }
+                }
+                index = cursor + 1
+                continue
+            }
+            switch byte {
+            case openBrace, openBracket:
+                depth += 1
+                if depth == 1 { expectKey = byte == openBrace }
+                valuePending = false
+            case closeBrace, closeBracket:
+                depth -= 1
+                if depth == 0 {
+                    result.end = index + 1
+                    result.valid = byte == closeBrace
+                    return result
+                }
+            case colon where depth == 1:
+                valuePending = true
+            case comma where depth == 1:
+                expectKey = true
+                valuePending = false
+            case 0x0A, 0x0D:
+                result.hasLineBreak = true
+            case 0x20, 0x09:
+                break
+            default:
+                if depth == 1 && valuePending {
+                    // A bare value (number, literal): `x-disid` may be a number.
+                    var cursor = index
+                    while cursor < limit, !isSpace(bytes[cursor]), bytes[cursor] != comma, bytes[cursor] != closeBrace { cursor += 1 }
+                    if let name = key { record(index..<cursor, named: name, in: bytes, into: &result) }
+                    valuePending = false
+                    index = cursor
+                    continue
+                }
+            }
+            index += 1
+        }
+        return result
+    }
+
+    /// Skips one JSON value of any kind (for an array element that is not an object) and returns
+    /// where it ends: at the `,` or `]` that follows it at the array's level, or at `limit`.
+    static func skipValue(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, limit: Int) -> Int {
+        var depth = 0
+        var index = start
+        var inString = false
+        while index < limit {
+            let byte = bytes[index]
+            if inString {
+                if byte == backslash { index += 2; continue }
+                if byte == quote { inString = false }
+            } else if byte == quote {
+                inString = true
+            } else if byte == openBrace || byte == openBracket {
+                depth += 1
+            } else if byte == closeBrace || byte == closeBracket {
+                if depth == 0 { return index }
+                depth -= 1
+            } else if byte == comma && depth == 0 {
+                return index
+            }
+            index += 1
+        }
+        return limit
+    }
+
+    private static func record(_ value: Range<Int>, named name: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>, into result: inout ScannedObject) {
+        switch name.count {
+        case 4 where matches(bytes, name, "date"): result.date = value
+        case 4 where matches(bytes, name, "time"): result.time = value
+        case 7 where matches(bytes, name, "x-disid"): result.disid = value
+        default: break
+        }
+    }
+
+    private static func matches(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ text: StaticString) -> Bool {
+        guard range.count == text.utf8CodeUnitCount else { return false }
+        let expected = UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
+        for offset in 0..<range.count where bytes[range.lowerBound + offset] != expected[offset] { return false }
+        return true
+    }
+}

@@ -1,0 +1,167 @@
+import Core
+import Foundation
+
+/// The lines of one request filed under one domain and event hour, as NDJSON: each accepted line's
+/// original bytes followed by a newline.
+public struct SpoolChunk: Sendable, Hashable {
+    /// The stream domain.
+    public var domain: String
+    /// The UTC start of the lines' event hour.
+    public var hour: Date
+    /// How many lines `lines` holds.
+    public var lineCount: Int
+    /// The lines, each ending with `\n`.
+    public var lines: [UInt8]
+
+    /// Creates a chunk; `hour` is truncated to the start of its hour.
+    public init(domain: String, hour: Date, lineCount: Int, lines: [UInt8]) {
+        self.domain = domain
+        self.hour = hour.startOfHour
+        self.lineCount = lineCount
+        self.lines = lines
+    }
+}
+
+/// A line the receiver kept aside: not a JSON object, or without a usable `date` and `time`.
+public struct QuarantinedLine: Sendable, Hashable {
+    /// The domain of the endpoint it came to (empty when the domain could not be told).
+    public var domain: String
+    /// Why it was set aside, e.g. `no usable date and time`.
+    public var reason: String
+    /// The line as it came.
+    public var bytes: [UInt8]
+
+    /// Creates a quarantined line.
+    public init(domain: String, reason: String, bytes: [UInt8]) {
+        self.domain = domain
+        self.reason = reason
+        self.bytes = bytes
+    }
+}
+
+/// Everything one request asks the spool to keep, written in one durable transaction.
+public struct SpoolAppend: Sendable, Hashable {
+    /// SHA-256 of the decompressed body: the same body within `SpoolPolicy.repeatWindow` is a retry.
+    public var bodyDigest: [UInt8]
+    /// The accepted lines, by domain and hour.
+    public var chunks: [SpoolChunk]
+    /// The lines set aside.
+    public var quarantined: [QuarantinedLine]
+
+    /// Creates an append.
+    public init(bodyDigest: [UInt8], chunks: [SpoolChunk], quarantined: [QuarantinedLine]) {
+        self.bodyDigest = bodyDigest
+        self.chunks = chunks
+        self.quarantined = quarantined
+    }
+
+    /// Bytes this append adds to the spool.
+    public var byteCount: Int64 {
+        Int64(chunks.reduce(0) { $0 + $1.lines.count } + quarantined.reduce(0) { $0 + $1.bytes.count })
+    }
+}
+
+/// What the spool did with an append.
+public enum SpoolAppendResult: Sendable, Hashable {
+    /// The lines are on disk and fsync'd.
+    case stored
+    /// The same body was accepted within the repeat window: nothing was stored again.
+    case repeated
+    /// Storing it would pass the spool quota: nothing was stored.
+    case overQuota
+}
+
+/// One part of one stream domain-hour, as the spool records it.
+public struct StreamPart: Sendable, Hashable {
+    /// The stream domain.
+    public var domain: String
+    /// The UTC start of the event hour.
+    public var hour: Date
+    /// The part number, from 1; never reused within a domain-hour.
+    public var part: Int
+    /// `open`, `sealed` or `uploaded`.
+    public var state: String
+    /// Lines in the part.
+    public var lineCount: Int
+    /// Where the part was stored, once uploaded.
+    public var objectKey: String?
+    /// The stored object's size, once uploaded.
+    public var objectSize: Int64?
+
+    /// Creates a part description.
+    public init(domain: String, hour: Date, part: Int, state: String, lineCount: Int, objectKey: String? = nil, objectSize: Int64? = nil) {
+        self.domain = domain
+        self.hour = hour
+        self.part = part
+        self.state = state
+        self.lineCount = lineCount
+        self.objectKey = objectKey
+        self.objectSize = objectSize
+    }
+}
+
+/// One stream domain's line in `status`.
+public struct StreamDomainStatus: Sendable, Hashable, Codable {
+    /// The stream domain.
+    public var domain: String
+    /// Hours with an open part (still receiving lines).
+    public var openHours: Int
+    /// Hours with a sealed part waiting for its upload.
+    public var sealedHoursWaiting: Int
+    /// Parts stored and verified.
+    public var uploadedParts: Int
+    /// Lines accepted (not counting repeated bodies).
+    public var linesAccepted: Int64
+    /// Lines quarantined.
+    public var linesQuarantined: Int64
+    /// Bodies acknowledged again as a sender's retry.
+    public var bodiesRepeated: Int64
+    /// Bytes the spool holds for this domain.
+    public var spoolBytes: Int64
+
+    /// Creates a status line.
+    public init(
+        domain: String, openHours: Int, sealedHoursWaiting: Int, uploadedParts: Int, linesAccepted: Int64, linesQuarantined: Int64,
+        bodiesRepeated: Int64, spoolBytes: Int64
+    ) {
+        self.domain = domain
+        self.openHours = openHours
+        self.sealedHoursWaiting = sealedHoursWaiting
+        self.uploadedParts = uploadedParts
+        self.linesAccepted = linesAccepted
+        self.linesQuarantined = linesQuarantined
+        self.bodiesRepeated = bodiesRepeated
+        self.spoolBytes = spoolBytes
+    }
+}
+
+/// The push receiver's durable spool: accepted lines filed by domain and event hour, in parts that are
+/// sealed into windows of `source` in the job table and deleted once stored.
+///
+/// Implementations are given `now` and never read a clock. Thread-safe.
+public protocol StreamSpool: Sendable {
+    /// Writes `append` durably (on disk and fsync'd before returning `.stored`), together with its body
+    /// digest; appends made at about the same time share one transaction and one fsync (group commit).
+    /// A body whose digest was accepted after `repeatedSince` is `.repeated`; an append that would take
+    /// the spool past `quotaBytes` is `.overQuota`. Either way nothing is stored.
+    func append(_ append: SpoolAppend, quotaBytes: Int64, repeatedSince: Date, now: Date) async throws -> SpoolAppendResult
+    /// Seals every open part of an hour that started before `hoursBefore`, and makes sure every hour with
+    /// a sealed part has a window of `source` that will run: planned when new, sent back to `pending`
+    /// when it was done. Also forgets body digests accepted before `forgetBodiesBefore`. Returns how many
+    /// parts were sealed.
+    @discardableResult
+    func sealParts(hoursBefore: Date, source: String, forgetBodiesBefore: Date, now: Date) async throws -> Int
+    /// The sealed and uploaded parts of one domain-hour, by part number.
+    func parts(domain: String, hour: Date) async throws -> [StreamPart]
+    /// Up to `limit` chunks of a part after the chunk id `after` (0 for the first), in the order they
+    /// were accepted, each with its id.
+    func chunks(of part: StreamPart, after: Int64, limit: Int) async throws -> [(id: Int64, lines: [UInt8])]
+    /// Records a sealed part as stored and verified under `objectKey` and deletes its lines. Returns
+    /// false when the part was not sealed (already recorded).
+    @discardableResult
+    func markUploaded(_ part: StreamPart, objectKey: String, objectSize: Int64, now: Date) async throws -> Bool
+    /// Bytes the spool holds, all domains.
+    func spoolBytes() async throws -> Int64
+    /// Per stream domain counts for `status`, sorted by domain.
+    func streamStatus() async throws -> [StreamDomainStatus]
+}
