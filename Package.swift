@@ -154,7 +154,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "Core", "Jobs", "ObjectStorage",
+                "Core", "Jobs", "ObjectStorage", "CZlib",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

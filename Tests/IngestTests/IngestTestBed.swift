@@ -94,7 +94,7 @@ final class IngestTestBed: Sendable {
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         var payload = body
         if gzip {
-            payload = Self.gzip(body)
+            payload = Gzip.compress(body)
             request.headers.add(name: "Content-Encoding", value: "gzip")
         }
         request.body = .bytes(ByteBuffer(bytes: payload))
@@ -121,7 +121,7 @@ final class IngestTestBed: Sendable {
     func object(_ key: String) throws -> [UInt8]? {
         let path = directory.appendingPathComponent("bucket").appendingPathComponent(key).path
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        return try Self.gunzip([UInt8](data))
+        return try Gzip.decompress([UInt8](data))
     }
 
     /// The raw (compressed) bytes stored at `key`.
@@ -132,53 +132,6 @@ final class IngestTestBed: Sendable {
     /// The default key of `part` of the event hour.
     func key(hour: Date = IngestTestBed.eventHour, part: Int) throws -> String {
         try StreamKeyTemplate(configuration.keyTemplate).key(domain: "www.example.com", hour: hour, part: part)
-    }
-
-    static func gzip(_ bytes: [UInt8]) -> [UInt8] {
-        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-        stream.initialize(to: z_stream())
-        defer { stream.deallocate() }
-        deflateInit2_(stream, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
-        defer { deflateEnd(stream) }
-        var output = [UInt8](repeating: 0, count: Int(deflateBound(stream, UInt(bytes.count))) + 64)
-        var input = bytes
-        let produced = input.withUnsafeMutableBufferPointer { inBuffer in
-            output.withUnsafeMutableBufferPointer { outBuffer in
-                stream.pointee.next_in = inBuffer.baseAddress
-                stream.pointee.avail_in = UInt32(inBuffer.count)
-                stream.pointee.next_out = outBuffer.baseAddress
-                stream.pointee.avail_out = UInt32(outBuffer.count)
-                deflate(stream, Z_FINISH)
-                return outBuffer.count - Int(stream.pointee.avail_out)
-            }
-        }
-        return Array(output[0..<produced])
-    }
-
-    static func gunzip(_ bytes: [UInt8]) throws -> [UInt8] {
-        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-        stream.initialize(to: z_stream())
-        defer { stream.deallocate() }
-        inflateInit2_(stream, 15 + 32, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
-        defer { inflateEnd(stream) }
-        var result: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        var input = bytes
-        input.withUnsafeMutableBufferPointer { inBuffer in
-            stream.pointee.next_in = inBuffer.baseAddress
-            stream.pointee.avail_in = UInt32(inBuffer.count)
-            while true {
-                let (status, produced) = buffer.withUnsafeMutableBufferPointer { out -> (Int32, Int) in
-                    stream.pointee.next_out = out.baseAddress
-                    stream.pointee.avail_out = UInt32(out.count)
-                    let status = inflate(stream, Z_NO_FLUSH)
-                    return (status, out.count - Int(stream.pointee.avail_out))
-                }
-                result.append(contentsOf: buffer[0..<produced])
-                if status != Z_OK { break }
-            }
-        }
-        return result
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Ingest
 import JobModel
+import TestSupport
 import Testing
 
 /// The receiver's HTTP contract, against a real server on loopback and a real SQLite spool.
@@ -82,7 +83,7 @@ struct ProtocolTests {
             #expect(big.count > 64 << 10)
             #expect(try await bed.post(big).status == 413)
             // 64 MiB of zeros compress to about 64 KiB; with spaces they are a valid-looking body too.
-            let bomb = IngestTestBed.gzip([UInt8](repeating: 0x20, count: 32 << 20))
+            let bomb = Gzip.compress([UInt8](repeating: 0x20, count: 32 << 20))
             #expect(bomb.count < 64 << 10)
             let bombReply = try await bed.post(bomb, headers: IngestTestBed.authorization.merging(["Content-Encoding": "gzip"]) { $1 })
             #expect(bombReply.status == 413, "\(bombReply.text)")

@@ -70,7 +70,7 @@ struct TransportTests {
                 bed.clock.advance(by: 15 * 60)
                 try await bed.sealAndUpload()
                 let stored = try #require(FileManager.default.contents(atPath: server.path(key: try bed.key(part: 1))))
-                #expect(try IngestTestBed.gunzip([UInt8](stored)) == (lines.joined(separator: "\n") + "\n").bytes)
+                #expect(try Gzip.decompress([UInt8](stored)) == (lines.joined(separator: "\n") + "\n").bytes)
                 #expect(try await bed.store.streamStatus().first?.spoolBytes == 0)
             } catch {
                 await bed.stop()

@@ -3,6 +3,7 @@ import CZlib
 import Foundation
 import NIOCore
 import Synchronization
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -112,7 +113,7 @@ struct IngestCrashTests {
             var misfiled = 0
             for relative in sandbox.files(under: sandbox.bucket, where: { $0.hasSuffix(".json.gz") }) {
                 let data = try Data(contentsOf: sandbox.bucket.appendingPathComponent(relative))
-                let text = String(decoding: try gunzip([UInt8](data)), as: UTF8.self)
+                let text = String(decoding: try Gzip.decompress([UInt8](data)), as: UTF8.self)
                 for line in text.split(separator: "\n") {
                     let id = Self.id(of: String(line))
                     stored[id, default: 0] += 1
@@ -170,7 +171,7 @@ struct IngestCrashTests {
         request.headers.add(name: "X-Api-Key", value: "crash-test")
         if gzip {
             request.headers.add(name: "Content-Encoding", value: "gzip")
-            request.body = .bytes(ByteBuffer(bytes: gzipped(body)))
+            request.body = .bytes(ByteBuffer(bytes: Gzip.compress(body)))
         } else {
             request.body = .bytes(ByteBuffer(bytes: body))
         }
@@ -196,52 +197,3 @@ func freePort() throws -> Int {
     return Int(UInt16(bigEndian: address.sin_port))
 }
 
-func gzipped(_ bytes: [UInt8]) -> [UInt8] {
-    let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-    stream.initialize(to: z_stream())
-    defer { stream.deallocate() }
-    deflateInit2_(stream, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
-    defer { deflateEnd(stream) }
-    var output = [UInt8](repeating: 0, count: Int(deflateBound(stream, UInt(bytes.count))) + 64)
-    var input = bytes
-    let produced = input.withUnsafeMutableBufferPointer { inBuffer in
-        output.withUnsafeMutableBufferPointer { outBuffer in
-            stream.pointee.next_in = inBuffer.baseAddress
-            stream.pointee.avail_in = UInt32(inBuffer.count)
-            stream.pointee.next_out = outBuffer.baseAddress
-            stream.pointee.avail_out = UInt32(outBuffer.count)
-            deflate(stream, Z_FINISH)
-            return outBuffer.count - Int(stream.pointee.avail_out)
-        }
-    }
-    return Array(output[0..<produced])
-}
-
-func gunzip(_ bytes: [UInt8]) throws -> [UInt8] {
-    let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-    stream.initialize(to: z_stream())
-    defer { stream.deallocate() }
-    inflateInit2_(stream, 15 + 32, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
-    defer { inflateEnd(stream) }
-    var result: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 1 << 16)
-    var input = bytes
-    var finalStatus = Z_OK
-    input.withUnsafeMutableBufferPointer { inBuffer in
-        stream.pointee.next_in = inBuffer.baseAddress
-        stream.pointee.avail_in = UInt32(inBuffer.count)
-        while true {
-            let (status, produced) = buffer.withUnsafeMutableBufferPointer { out -> (Int32, Int) in
-                stream.pointee.next_out = out.baseAddress
-                stream.pointee.avail_out = UInt32(out.count)
-                let status = inflate(stream, Z_NO_FLUSH)
-                return (status, out.count - Int(stream.pointee.avail_out))
-            }
-            result.append(contentsOf: buffer[0..<produced])
-            finalStatus = status
-            if status != Z_OK { break }
-        }
-    }
-    guard finalStatus == Z_STREAM_END else { throw HarnessError("stored object is not a complete gzip stream") }
-    return result
-}
