@@ -85,16 +85,26 @@ extension SQLiteJobStore {
             // Open windows (pending, running, failed) per domain and state, with the oldest open hour, from
             // the covering index `jobs_open`; provisional ones from `jobs_provisional_by_hour`. Done windows
             // are the domain's windows less its open ones, final ones the done less the provisional.
-            var open: [Int64: (counts: StateCounts, oldest: Int64?)] = [:]
-            for row in try Row.fetchAll(db, sql: """
-                SELECT domain_id, state, count(*) AS count, min(hour) AS oldest FROM jobs INDEXED BY jobs_open
-                WHERE state <> 'done' GROUP BY domain_id, state
-                """) {
-                let domainID: Int64 = row["domain_id"]
-                guard let state = JobState(rawValue: row["state"]) else { continue }
-                let oldest: Int64 = row["oldest"]
-                open[domainID, default: (StateCounts(), nil)].counts[state] = row["count"]
-                open[domainID]!.oldest = min(open[domainID]!.oldest ?? oldest, oldest)
+            // Summed here rather than by SQL's GROUP BY, which would sort every open window first: a plain
+            // scan of the index, integers only, is several times faster.
+            var open: [Int64: (counts: StateCounts, oldest: Int64)] = [:]
+            let openWindows = try Row.fetchCursor(db, sql: """
+                SELECT domain_id, hour, state = 'pending', state = 'running' FROM jobs INDEXED BY jobs_open
+                WHERE state <> 'done'
+                """)
+            while let row = try openWindows.next() {
+                let domainID: Int64 = row[0]
+                let hour: Int64 = row[1]
+                let state: JobState = (row[2] as Bool) ? .pending : (row[3] as Bool) ? .running : .failed
+                if var entry = open[domainID] {
+                    entry.counts[state] += 1
+                    entry.oldest = min(entry.oldest, hour)
+                    open[domainID] = entry
+                } else {
+                    var counts = StateCounts()
+                    counts[state] = 1
+                    open[domainID] = (counts, hour)
+                }
             }
             var provisional: [Int64: Int] = [:]
             for row in try Row.fetchAll(db, sql: """
@@ -126,7 +136,7 @@ extension SQLiteJobStore {
                 avoided.reconcile += domainAvoided.reconcile
                 return DomainStatus(
                     source: row["source"], domain: row["domain"], active: row["active"], counts: counts,
-                    oldestOpenHour: open[domainID]?.oldest.map(Date.init(unixSeconds:)),
+                    oldestOpenHour: open[domainID].map { Date(unixSeconds: $0.oldest) },
                     plannedUntil: (row["planned_until"] as Int64?).map(Date.init(unixSeconds:)),
                     settling: domainSettling, skippedHours: row["skipped_hours"], downloadsAvoided: domainAvoided)
             }
