@@ -47,6 +47,7 @@ let package = Package(
                 .embedInCode("Migrations/0004_dependency_health.sql"),
                 .embedInCode("Migrations/0005_stored_etags.sql"),
                 .embedInCode("Migrations/0006_stream_spool.sql"),
+                .embedInCode("Migrations/0007_lean_jobs.sql"),
             ]
         ),
         // Tencent Cloud: TC3 signing, Beijing time, the CDN API client and its messages, the rate limiter.

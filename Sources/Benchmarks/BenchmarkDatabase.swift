@@ -69,23 +69,18 @@ enum BenchmarkDatabase {
         try FileManager.default.copyItem(atPath: source, toPath: destination)
     }
 
-    /// The four job states; `job_counts` may hold other tallies beside them.
+    /// The four job states.
     static let states = ["pending", "running", "done", "failed"]
 
-    /// Counts per state read from the jobs themselves, to check the trigger-maintained `job_counts`.
-    static func countsByState(in pool: DatabasePool) throws -> (fromJobs: [String: Int], fromCounters: [String: Int]) {
+    /// Counts per state read from the jobs themselves (states with no window left out), to check what
+    /// `status` derives.
+    static func countsByState(in pool: DatabasePool) throws -> [String: Int] {
         try pool.read { db in
             var fromJobs: [String: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT state, count(*) AS n FROM jobs GROUP BY state") {
                 fromJobs[row["state"]] = row["n"]
             }
-            var fromCounters: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT state, sum(count) AS n FROM job_counts GROUP BY state") {
-                let state: String = row["state"]
-                let count: Int = row["n"]
-                if count != 0 && states.contains(state) { fromCounters[state] = count }
-            }
-            return (fromJobs, fromCounters)
+            return fromJobs
         }
     }
 }

@@ -52,7 +52,7 @@ struct QueueBenchmark {
         let statusPath = file("status.sqlite")
         let statusPlan = try await BenchmarkDatabase.createPlanned(at: statusPath, domains: domains, hours: Self.statusHours)
         Progress.say(String(format: "status: planned in %.1f s; moving most to done, some to failed and running ...", statusPlan.duration.inSeconds))
-        try QueueMix.apply(at: statusPath, hours: Self.statusHours, endingAt: BenchmarkDatabase.currentHour)
+        try await QueueMix.apply(at: statusPath, hours: Self.statusHours, endingAt: BenchmarkDatabase.currentHour)
         let statusBenchmark = StatusBenchmark(
             orchestratorPath: options.orchestratorPath, path: statusPath, jobCount: statusJobs, domainCount: domains)
         Progress.say("status: timing `orchestrator status --json` (1 warm-up, \(statusBenchmark.runs) runs) ...")

@@ -5,8 +5,8 @@ import Store
 /// Where a worker pool job's time goes, measured on a sample of a pending queue without the pool:
 /// the store's calls one after another from a single task (leasing one window, then a hundred, at a
 /// time); the baseline update through GRDB's async `write` and with its statement prepared afresh each
-/// time (as the store prepares its statements); and a state change, which fires the counter trigger and
-/// moves the row between partial indexes, prepared afresh and cached.
+/// time (as the store prepares some of its statements); and a state change, which moves the row between
+/// partial indexes, prepared afresh and cached.
 struct QueueBreakdown {
     /// A database with at least `sampleSize` pending, due windows (the baseline's copy after its run).
     var path: String
@@ -25,7 +25,7 @@ struct QueueBreakdown {
         var grdbAsyncTransactionsPerSecond: Double
         /// The baseline update through synchronous `write`, statement prepared every time.
         var uncachedStatementTransactionsPerSecond: Double
-        /// A `complete`-like state change (firing the counter trigger), prepared every time.
+        /// A `complete`-like state change (the row moves between partial indexes), prepared every time.
         var uncachedStateChangeTransactionsPerSecond: Double
         /// The same state change with a cached statement.
         var cachedStateChangeTransactionsPerSecond: Double
@@ -113,7 +113,8 @@ struct QueueBreakdown {
             }
         }
         let uncached = try Self.writeEach(Array(1...Int64(sampleSize)), in: pool, cached: false, sql: update) { [stamp, $0] }
-        // Flip pending windows to failed and back: the counter trigger fires as in a real transition.
+        // Flip pending windows to failed and back: the row moves between partial indexes as in a real
+        // transition.
         let pendingIDs = try await pool.read { db in
             try Int64.fetchAll(db, sql: "SELECT id FROM jobs WHERE state = 'pending' LIMIT ?", arguments: [sampleSize])
         }

@@ -29,6 +29,15 @@ public protocol JobStore: Sendable {
     /// settled. On a reconcile pass the files not skipped count as replaced. False when the lease was lost.
     func complete(_ job: LeasedJob, files: [FileRecord], final: Bool, now: Date) async throws -> Bool
 
+    /// `complete`, then `claimDueJobs` for up to `limit` windows: how a worker that finished a window
+    /// leases its next one. Returns whether the window was completed (false when the lease was lost) and
+    /// the windows leased, which are leased whichever the first answer. A store may do both in one
+    /// transaction; the default makes the two calls.
+    func complete(
+        _ job: LeasedJob, files: [FileRecord], final: Bool, now: Date,
+        thenClaim limit: Int, owner: String, leaseDuration: TimeInterval
+    ) async throws -> (completed: Bool, next: [LeasedJob])
+
     /// Sends every done, not yet final window whose hour started before `cutoff` and that was last done
     /// before `doneBefore` back to `pending` for its reconcile pass, attempts reset. Returns how many.
     @discardableResult
@@ -81,6 +90,14 @@ public protocol JobStore: Sendable {
 }
 
 extension JobStore {
+    public func complete(
+        _ job: LeasedJob, files: [FileRecord], final: Bool, now: Date,
+        thenClaim limit: Int, owner: String, leaseDuration: TimeInterval
+    ) async throws -> (completed: Bool, next: [LeasedJob]) {
+        let completed = try await complete(job, files: files, final: final, now: now)
+        return (completed, try await claimDueJobs(owner: owner, limit: limit, leaseDuration: leaseDuration, now: now))
+    }
+
     /// `beginReconcilePasses(hoursBefore:doneBefore:now:)` for every window done before `now`.
     @discardableResult
     public func beginReconcilePasses(hoursBefore cutoff: Date, now: Date) async throws -> Int {

@@ -52,6 +52,9 @@ public final class WorkerPool: Service {
     /// Set when the shutdown grace period ran out and running windows were cancelled: their errors are
     /// the interruption, not a fault of the window.
     private let interrupting = Mutex(false)
+    /// Windows whose workers finished (outcome recorded) since the dispatch loop last looked. The loop
+    /// takes them all at once, so workers that finish together get their next windows in one lease.
+    private let finishedWindows = Atomic<Int>(0)
 
     /// Creates a pool. `health` must be the observer the transfer reports to; by default the pool has its
     /// own, which sees an outage only if something reports to it.
@@ -68,6 +71,7 @@ public final class WorkerPool: Service {
     }
 
     private enum Event: Sendable {
+        /// A worker finished; `finishedWindows` counts it.
         case windowFinished
         case tick
         case graceExpired
@@ -92,12 +96,12 @@ public final class WorkerPool: Service {
             let claimed = limit > 0 ? await claim(limit: limit) : []
             guard !claimed.isEmpty else { return ran }
             if probe { health.probeStarted() }
-            await withTaskGroup(of: Void.self) { group in
+            ran += await withTaskGroup(of: Int.self) { group in
                 for job in claimed {
-                    group.addTask { await self.execute(job, probe: probe) }
+                    group.addTask { await self.work(startingWith: job, probe: probe) }
                 }
+                return await group.reduce(0, +)
             }
-            ran += claimed.count
         }
     }
 
@@ -135,6 +139,7 @@ public final class WorkerPool: Service {
                 return .stopRequested
             }
             while true {
+                running -= finishedWindows.exchange(0, ordering: .acquiringAndReleasing)
                 let isStopping = stopping.withLock { $0 }
                 if isStopping {
                     if running == 0 { break }
@@ -159,7 +164,8 @@ public final class WorkerPool: Service {
                         running += 1
                         if probe { health.probeStarted() }
                         group.addTask {
-                            await self.execute(job, probe: probe)
+                            await self.work(startingWith: job, probe: probe)
+                            self.finishedWindows.add(1, ordering: .acquiringAndReleasing)
                             return .windowFinished
                         }
                     }
@@ -174,7 +180,7 @@ public final class WorkerPool: Service {
                 }
                 guard let event = await group.next() else { break }
                 switch event {
-                case .windowFinished: running -= 1
+                case .windowFinished: break
                 case .tick: tickerArmed = false
                 case .stopRequested: break
                 case .graceExpired:
@@ -204,22 +210,46 @@ public final class WorkerPool: Service {
         case interrupted
     }
 
-    /// Runs one window while a sibling task renews its lease; whichever ends first decides.
-    private func execute(_ job: LeasedJob, probe: Bool) async {
+    /// One worker: runs `job`, then the windows it leases for itself as it records each outcome, until it
+    /// leases none. Returns how many windows it ran.
+    ///
+    /// A worker that completed a window leases its next one in the same transaction (one window, for
+    /// itself alone, so windows are still leased only for free workers), unless the pool is stopping, a
+    /// dependency is in an outage (the dispatch loop then leases the probes) or the window was a probe.
+    @discardableResult
+    private func work(startingWith job: LeasedJob, probe: Bool) async -> Int {
+        var next: LeasedJob? = job
+        var isProbe = probe
+        var ran = 0
+        while let current = next {
+            next = await execute(current, probe: isProbe)
+            isProbe = false
+            ran += 1
+        }
+        return ran
+    }
+
+    /// Runs one window while a sibling task renews its lease; whichever ends first decides. Returns the
+    /// window the worker leased next, if any.
+    private func execute(_ job: LeasedJob, probe: Bool) async -> LeasedJob? {
         let started = clock.now
-        await run(job)
+        let next = await run(job, mayLeaseNext: !probe)
         Metrics.Timer(label: "orchestrator_window_duration_seconds")
             .recordNanoseconds(Duration.seconds(max(0, clock.now.timeIntervalSince(started))).saturatingNanoseconds)
         if probe { health.probeFinished() }
         await health.persist(to: store)
+        return next
     }
 
-    private func run(_ job: LeasedJob) async {
-        let metadata: Logger.Metadata = [
-            "job.id": "\(job.id)", "job.domain": "\(job.window.domain)",
-            "job.hour": "\(job.window.hour.formatted(.iso8601))", "job.attempt": "\(job.attempts)",
-        ]
-        logger.debug("window started", metadata: metadata)
+    /// How many windows a worker recording an outcome at `now` leases for itself: one while leasing is
+    /// open to every worker, none otherwise.
+    private func nextLeaseLimit(mayLeaseNext: Bool, at now: Date) -> Int {
+        guard mayLeaseNext, !stopping.withLock({ $0 }), case .open = health.admission(at: now) else { return 0 }
+        return 1
+    }
+
+    private func run(_ job: LeasedJob, mayLeaseNext: Bool) async -> LeasedJob? {
+        logger.debug("window started", metadata: Self.metadata(of: job))
         let race = await withTaskGroup(of: Race.self) { group -> Race in
             group.addTask {
                 do {
@@ -235,37 +265,49 @@ public final class WorkerPool: Service {
             group.cancelAll()
             return first
         }
-        // The store writes outcomes through its group commit, outside this task, so an outcome (or the
-        // hand-back of an interrupted window) is recorded even when the pool was cancelled at shutdown.
+        // The store writes outcomes through its group commit, which does not heed cancellation, so an
+        // outcome (or the hand-back of an interrupted window) is recorded even when the pool was cancelled
+        // at shutdown.
         do {
-            try await record(race, of: job, metadata: metadata)
+            return try await record(race, of: job, mayLeaseNext: mayLeaseNext)
         } catch {
             logger.error("cannot record a window's outcome; its lease will expire and it will run again",
-                         metadata: metadata.merging(["error.message": "\(error)"]) { $1 })
+                         metadata: Self.metadata(of: job).merging(["error.message": "\(error)"]) { $1 })
+            return nil
         }
     }
 
-    private func record(_ race: Race, of job: LeasedJob, metadata: Logger.Metadata) async throws {
+    /// What every log line about a window carries. Built only for lines that are logged: formatting the
+    /// hour costs more than a trivial window's whole bookkeeping.
+    private static func metadata(of job: LeasedJob) -> Logger.Metadata {
+        [
+            "job.id": "\(job.id)", "job.domain": "\(job.window.domain)",
+            "job.hour": "\(job.window.hour.formatted(.iso8601))", "job.attempt": "\(job.attempts)",
+        ]
+    }
+
+    private func record(_ race: Race, of job: LeasedJob, mayLeaseNext: Bool) async throws -> LeasedJob? {
         do {
             switch race {
             case .leaseLost:
                 Self.count(outcome: "lease_lost")
-                logger.warning("window lease lost; another worker may run it", metadata: metadata)
+                logger.warning("window lease lost; another worker may run it", metadata: Self.metadata(of: job))
             case .overran:
                 let limit = Duration.seconds(configuration.policy.maxWindowDuration)
                 try await record(
                     TransferError.retryable(
                         "worker.window_deadline",
                         "the window ran longer than \(limit.formatted(.units(allowed: [.hours, .minutes, .seconds]))) and was stopped"),
-                    of: job, metadata: metadata, interrupted: false)
+                    of: job, interrupted: false)
             case .finished(.success(let outcome)):
-                try await record(outcome, of: job, metadata: metadata)
+                return try await record(outcome, of: job, mayLeaseNext: mayLeaseNext)
             case .finished(.failure(let error)):
-                try await record(error, of: job, metadata: metadata, interrupted: interrupting.withLock { $0 })
+                try await record(error, of: job, interrupted: interrupting.withLock { $0 })
             case .interrupted:
-                try await record(CancellationError(), of: job, metadata: metadata, interrupted: true)
+                try await record(CancellationError(), of: job, interrupted: true)
             }
         }
+        return nil
     }
 
     /// Renews the lease every third of its duration, up to the policy's longest window. Returns
@@ -299,35 +341,47 @@ public final class WorkerPool: Service {
         job.pass == .reconcile || now >= job.window.hour.addingTimeInterval(3600 + configuration.policy.settleDelay)
     }
 
-    private func record(_ outcome: TransferOutcome, of job: LeasedJob, metadata: Logger.Metadata) async throws {
+    /// Records a transfer's outcome; a completion leases the worker's next window in the same call.
+    private func record(_ outcome: TransferOutcome, of job: LeasedJob, mayLeaseNext: Bool) async throws -> LeasedJob? {
         let now = clock.now
         switch outcome {
         case .stored(let files):
-            if try await store.complete(job, files: files, final: isSettled(job, at: now), now: now) {
+            let (completed, next) = try await store.complete(
+                job, files: files, final: isSettled(job, at: now), now: now,
+                thenClaim: nextLeaseLimit(mayLeaseNext: mayLeaseNext, at: now), owner: configuration.owner,
+                leaseDuration: configuration.policy.leaseDuration)
+            if completed {
                 Self.count(outcome: "done")
-                logger.debug(job.pass == .reconcile ? "window reconciled" : "window done", metadata: metadata.merging([
+                logger.debug(job.pass == .reconcile ? "window reconciled" : "window done", metadata: Self.metadata(of: job).merging([
                     "job.files": "\(files.count)", "job.skipped": "\(files.filter(\.skipped).count)",
                 ]) { $1 })
             }
+            return next.first
         case .nothingPublished:
             switch configuration.policy.retry.publicationDecision(hour: job.window.hour, now: now) {
             case .empty:
                 // An empty listing is final only on the reconcile pass: a second listing, made later,
                 // agrees. A listing that came back empty by mistake is thus looked at once more.
-                if try await store.complete(job, files: [], final: job.pass == .reconcile, now: now) {
+                let (completed, next) = try await store.complete(
+                    job, files: [], final: job.pass == .reconcile, now: now,
+                    thenClaim: nextLeaseLimit(mayLeaseNext: mayLeaseNext, at: now), owner: configuration.owner,
+                    leaseDuration: configuration.policy.leaseDuration)
+                if completed {
                     Self.count(outcome: "done")
-                    logger.debug("window done: no traffic that hour", metadata: metadata)
+                    logger.debug("window done: no traffic that hour", metadata: Self.metadata(of: job))
                 }
+                return next.first
             case .waitUntil(let instant):
                 let error = JobError(code: "source.not_published", message: "no log package listed yet; looking again later")
                 _ = try await store.reschedule(job, runAt: instant, error: error, consumeAttempt: false, now: now)
                 Self.count(outcome: "not_published")
-                logger.debug("window not published yet", metadata: metadata)
+                logger.debug("window not published yet", metadata: Self.metadata(of: job))
+                return nil
             }
         }
     }
 
-    private func record(_ error: any Error, of job: LeasedJob, metadata: Logger.Metadata, interrupted: Bool) async throws {
+    private func record(_ error: any Error, of job: LeasedJob, interrupted: Bool) async throws {
         let now = clock.now
         if interrupted {
             // Interrupted by our own shutdown: hand the window back without spending an attempt.
@@ -343,19 +397,19 @@ public final class WorkerPool: Service {
             // No fault of the window: it waits for the dependency without spending an attempt, and the
             // pool leases it again once a probe finds the dependency back.
             guard try await store.reschedule(job, runAt: now, error: record, consumeAttempt: false, now: now) else {
-                logger.warning("window lease lost; another worker may run it", metadata: metadata)
+                logger.warning("window lease lost; another worker may run it", metadata: Self.metadata(of: job))
                 return
             }
             Self.count(outcome: "outage_wait")
             Self.count(errorCode: transferError.code)
-            logger.debug("window waits for a dependency in an outage", metadata: metadata.merging([
+            logger.debug("window waits for a dependency in an outage", metadata: Self.metadata(of: job).merging([
                 "dependency": "\(unavailable.dependency)", "error.code": "\(transferError.code)",
             ]) { $1 })
             return
         }
         let decision = configuration.policy.retry.decision(
             afterAttempt: job.attempts, retryable: transferError.isRetryable, now: now, random: Double.random(in: 0..<1))
-        var details = metadata
+        var details = Self.metadata(of: job)
         details["error.code"] = "\(transferError.code)"
         if let status = transferError.httpStatus { details["http.status"] = "\(status)" }
         if let requestID = transferError.requestID { details["cloud.request_id"] = "\(requestID)" }

@@ -59,6 +59,24 @@ struct WorkerPoolTests {
         #expect(transfer.windowsAbandoned.isEmpty)
     }
 
+    @Test("workers that lease their next window as they complete one never hold more windows than the pool's concurrency")
+    func selfLeasingStaysWithinConcurrency() async throws {
+        let domains = (0..<8).map { "d\($0).example" }
+        let fixture = try await setUp(Dictionary(uniqueKeysWithValues: domains.map { ($0, .success(.stored([file]))) }))
+        let (store, pool, transfer) = (fixture.store, fixture.pool, fixture.transfer)
+        let mostRunning = Mutex(0)
+        transfer.duringTransfer.withLock {
+            $0 = {
+                let running = try await store.status(recentFailureLimit: 0).totals.running
+                mostRunning.withLock { $0 = max($0, running) }
+            }
+        }
+        #expect(await pool.runUntilIdle() == 8)
+        #expect(mostRunning.withLock { $0 } <= 2, "concurrency 2")
+        #expect(try await store.status(recentFailureLimit: 0).totals == StateCounts(done: 8))
+        #expect(Set(transfer.windowsRun.map(\.domain)) == Set(domains))
+    }
+
     @Test("a stored window is done with its files")
     func success() async throws {
         let fixture = try await setUp(["a.example": .success(.stored([file]))])

@@ -4,19 +4,31 @@ import Synchronization
 /// Group commit: state changes that callers request at about the same time are written in one
 /// transaction, each still guarded on its own and answered with its own result.
 ///
-/// The first caller to find no transaction under way starts a drain that writes whatever is queued,
+/// The first caller to find no transaction under way drains the queue: it writes whatever is queued,
 /// then whatever queued meanwhile, until the queue is empty. One SQLite commit per batch instead of
 /// one per change is what lets a pool of workers finish thousands of windows a second. When a batch's
 /// transaction fails, it is rolled back and its changes are written again one transaction each, so a
-/// failing change fails alone and the others of its batch are not lost.
+/// failing change fails alone and the others of its batch are not lost. Changes of different kinds
+/// share a batch: leases and the outcomes of other windows commit together, each change answered with
+/// its own result type. A caller is answered only once its change has committed.
+///
+/// The job queue's batches are written by the draining caller on its own thread, before it suspends:
+/// a batch of leases and outcomes takes tens of microseconds, less than handing it to GRDB's writer
+/// queue and back (two thread switches, which bound how many windows a second the worker pool
+/// finishes). Only one caller drains at a time, so this holds at most one thread of the cooperative
+/// pool, and it waits only while SQLite's write lock is held by another write (never by a read).
 ///
 /// With `durable`, each batch's commit is fsync'd (`PRAGMA synchronous = FULL` for that transaction
 /// only): what the push receiver acknowledges must survive a power loss, while the job queue's own
-/// changes keep the cheaper `NORMAL`.
-final class GroupCommit<Result: Sendable>: Sendable {
+/// changes keep the cheaper `NORMAL`. Durable batches are written on GRDB's writer queue by a task of
+/// their own, so no cooperative thread waits on a disk flush.
+final class GroupCommit: Sendable {
     private struct Change: Sendable {
-        let apply: @Sendable (Database) throws -> Result
-        let continuation: CheckedContinuation<Result, any Error>
+        /// Applies the change inside the batch's transaction and returns what answers its caller once
+        /// the transaction committed.
+        let apply: @Sendable (Database) throws -> @Sendable () -> Void
+        /// Answers the caller with an error.
+        let fail: @Sendable (any Error) -> Void
     }
 
     private struct Queue {
@@ -38,61 +50,96 @@ final class GroupCommit<Result: Sendable>: Sendable {
     var waitingCount: Int { queue.withLock { $0.changes.count } }
 
     /// Applies `change` inside a shared write transaction and returns its result.
-    func perform(_ change: @escaping @Sendable (Database) throws -> Result) async throws -> Result {
-        try await withCheckedThrowingContinuation { continuation in
+    func perform<Result: Sendable>(_ change: @escaping @Sendable (Database) throws -> Result) async throws -> Result {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
+            let queued = Change(
+                apply: { db in
+                    let result = try change(db)
+                    return { continuation.resume(returning: result) }
+                },
+                fail: { continuation.resume(throwing: $0) })
             let startsDrain = queue.withLock { queue -> Bool in
-                queue.changes.append(Change(apply: change, continuation: continuation))
+                queue.changes.append(queued)
                 guard !queue.draining else { return false }
                 queue.draining = true
                 return true
             }
-            if startsDrain {
+            guard startsDrain else { return }
+            if durable {
                 // Unstructured on purpose, and short-lived: it ends as soon as the queue is empty. It must
                 // not inherit a caller's cancellation, since it writes other callers' changes too.
-                Task { await self.drain() }
+                Task { await self.drainDurably() }
+            } else {
+                drainHere()
             }
         }
     }
 
-    private func drain() async {
-        while true {
-            let batch = queue.withLock { queue -> [Change] in
-                let batch = queue.changes
-                queue.changes.removeAll(keepingCapacity: true)
-                if batch.isEmpty { queue.draining = false }
-                return batch
+    /// The queued changes, taken from the queue; nil (and the drain over) when there are none.
+    private func nextBatch() -> [Change]? {
+        queue.withLock { queue -> [Change]? in
+            guard !queue.changes.isEmpty else {
+                queue.draining = false
+                return nil
             }
-            guard !batch.isEmpty else { return }
+            defer { queue.changes.removeAll(keepingCapacity: true) }
+            return queue.changes
+        }
+    }
+
+    private func drainHere() {
+        while let batch = nextBatch() {
+            let answers: [@Sendable () -> Void]
             do {
-                let results = try await write { db in try batch.map { try $0.apply(db) } }
-                for (change, result) in zip(batch, results) { change.continuation.resume(returning: result) }
-            } catch where batch.count > 1 {
-                for change in batch {
-                    do {
-                        change.continuation.resume(returning: try await write { db in try change.apply(db) })
-                    } catch {
-                        change.continuation.resume(throwing: error)
-                    }
+                answers = try writer.writeWithoutTransaction { db in Self.commit(batch, in: db) }
+            } catch {
+                answers = batch.map { change in { change.fail(error) } }
+            }
+            for answer in answers { answer() }
+        }
+    }
+
+    private func drainDurably() async {
+        while let batch = nextBatch() {
+            let answers: [@Sendable () -> Void]
+            do {
+                answers = try await writer.writeWithoutTransaction { db in
+                    try db.execute(sql: "PRAGMA synchronous = FULL")
+                    defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
+                    return Self.commit(batch, in: db)
                 }
             } catch {
-                batch[0].continuation.resume(throwing: error)
+                answers = batch.map { change in { change.fail(error) } }
             }
+            for answer in answers { answer() }
         }
     }
 
-    /// One transaction, fsync'd at commit when `durable`. The pool's single writer connection runs one
-    /// write at a time, so the pragma holds for exactly this transaction.
-    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        guard durable else { return try await writer.write(body) }
-        return try await writer.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-            defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
-            var result: T?
+    /// Writes `batch` in one transaction or, when that fails, each change in a transaction of its own.
+    /// Returns what answers each caller, to be called once out of the writer.
+    private static func commit(_ batch: [Change], in db: Database) -> [@Sendable () -> Void] {
+        do {
+            var answers: [@Sendable () -> Void] = []
             try db.inTransaction(.immediate) {
-                result = try body(db)
+                answers = try batch.map { try $0.apply(db) }
                 return .commit
             }
-            return result!
+            return answers
+        } catch where batch.count > 1 {
+            return batch.map { change in
+                do {
+                    var answer: (@Sendable () -> Void)?
+                    try db.inTransaction(.immediate) {
+                        answer = try change.apply(db)
+                        return .commit
+                    }
+                    return answer!
+                } catch {
+                    return { change.fail(error) }
+                }
+            }
+        } catch {
+            return [{ batch[0].fail(error) }]
         }
     }
 }

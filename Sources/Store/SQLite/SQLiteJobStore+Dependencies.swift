@@ -72,17 +72,36 @@ extension SQLiteJobStore {
 extension SQLiteJobStore {
     public func pruneDoneWindows(hoursBefore cutoff: Date, limit: Int) async throws -> Int {
         let deleted = try await pool.write { db -> Int in
-            // The job_files rows go with their window (ON DELETE CASCADE); the triggers keep
-            // job_counts in step.
-            try db.execute(
+            // The job_files rows go with their window (ON DELETE CASCADE). Each domain's window count and
+            // tallies lose what the deleted windows held.
+            let removed = try Row.fetchAll(
+                db,
                 sql: """
                     DELETE FROM jobs WHERE id IN (
                         SELECT id FROM jobs WHERE state = 'done' AND final = 1 AND hour < ? ORDER BY hour LIMIT ?)
+                    RETURNING domain_id, replaced_count, copy_downloads_avoided, reconcile_downloads_avoided
                     """,
                 arguments: [cutoff.databaseSeconds, limit])
-            let deleted = db.changesCount
+            var lost: [Int64: (windows: Int, replaced: Int, copy: Int, reconcile: Int)] = [:]
+            for row in removed {
+                var entry = lost[row["domain_id"], default: (0, 0, 0, 0)]
+                entry.windows += 1
+                entry.replaced += row["replaced_count"] as Int
+                entry.copy += row["copy_downloads_avoided"] as Int
+                entry.reconcile += row["reconcile_downloads_avoided"] as Int
+                lost[row["domain_id"]] = entry
+            }
+            let subtract = try db.cachedStatement(sql: """
+                UPDATE domains SET
+                    window_count = window_count - ?, replaced_count = replaced_count - ?,
+                    copy_downloads_avoided = copy_downloads_avoided - ?, reconcile_downloads_avoided = reconcile_downloads_avoided - ?
+                WHERE id = ?
+                """)
+            for (domainID, entry) in lost {
+                try subtract.execute(arguments: [entry.windows, entry.replaced, entry.copy, entry.reconcile, domainID])
+            }
             try db.execute(sql: "DELETE FROM dependency_outages WHERE ended_at < ?", arguments: [cutoff.databaseSeconds])
-            return deleted
+            return removed.count
         }
         if deleted > 0 {
             // Hand the freed pages back to the main file now, so the write-ahead log does not grow with

@@ -7,28 +7,62 @@ extension SQLiteJobStore {
     public func claimDueJobs(owner: String, limit: Int, leaseDuration: TimeInterval, now: Date) async throws -> [LeasedJob] {
         guard limit > 0 else { return [] }
         let token = UUID().uuidString
-        let leaseUntil = now.addingTimeInterval(leaseDuration)
-        return try await pool.write { db in
-            try Row.fetchAll(
-                db.cachedStatement(sql: """
-                    UPDATE jobs SET
-                        state = 'running', attempts = attempts + 1,
-                        lease_owner = ?, lease_token = ?, lease_until = ?, updated_at = ?
-                    WHERE id IN (
-                        SELECT id FROM jobs WHERE state = 'pending' AND run_at <= ?
-                        ORDER BY fair_tag LIMIT ?
-                    )
-                    RETURNING id, source, domain, hour, attempts, pass
-                    """),
-                arguments: [owner, token, leaseUntil.databaseSeconds, now.databaseSeconds, now.databaseSeconds, limit]
-            ).map { row in
-                LeasedJob(
-                    id: row["id"],
-                    window: Window(source: row["source"], domain: row["domain"], hour: Date(unixSeconds: row["hour"])),
-                    attempts: row["attempts"], leaseToken: token, leaseUntil: leaseUntil,
-                    pass: WindowPass(rawValue: row["pass"]) ?? .copy)
-            }
+        // Through the group commit: a lease taken while other workers' outcomes are being recorded shares
+        // their transaction.
+        return try await groupCommit.perform { db in
+            try Self.claim(owner: owner, token: token, limit: limit, leaseDuration: leaseDuration, now: now, in: db)
         }
+    }
+
+    public func complete(
+        _ job: LeasedJob, files: [FileRecord], final: Bool, now: Date,
+        thenClaim limit: Int, owner: String, leaseDuration: TimeInterval
+    ) async throws -> (completed: Bool, next: [LeasedJob]) {
+        let token = UUID().uuidString
+        return try await groupCommit.perform { db in
+            let completed = try Self.complete(job, files: files, final: final, now: now, in: db)
+            guard limit > 0 else { return (completed, []) }
+            return (completed, try Self.claim(owner: owner, token: token, limit: limit, leaseDuration: leaseDuration, now: now, in: db))
+        }
+    }
+
+    /// Leases up to `limit` due pending windows in fair order under `token`.
+    private static func claim(
+        owner: String, token: String, limit: Int, leaseDuration: TimeInterval, now: Date, in db: Database
+    ) throws -> [LeasedJob] {
+        let leaseUntil = now.addingTimeInterval(leaseDuration)
+        let leased = try Row.fetchAll(
+            db.cachedStatement(sql: """
+                UPDATE jobs SET
+                    state = 'running', attempts = attempts + 1,
+                    lease_owner = ?, lease_token = ?, lease_until = ?, updated_at = ?
+                WHERE id IN (
+                    SELECT id FROM jobs WHERE state = 'pending' AND run_at <= ?
+                    ORDER BY fair_tag LIMIT ?
+                )
+                RETURNING id, domain_id, hour, attempts, pass
+                """),
+            arguments: [owner, token, leaseUntil.databaseSeconds, now.databaseSeconds, now.databaseSeconds, limit])
+        var names: [Int64: (source: String, domain: String)] = [:]
+        // Columns by position, in RETURNING's order: looking them up by name costs more than the lease.
+        return try leased.map { row in
+            let domainID: Int64 = row[1]
+            let name = try names[domainID] ?? domainName(id: domainID, in: db)
+            names[domainID] = name
+            return LeasedJob(
+                id: row[0],
+                window: Window(source: name.source, domain: name.domain, hour: Date(unixSeconds: row[2])),
+                attempts: row[3], leaseToken: token, leaseUntil: leaseUntil,
+                pass: WindowPass(rawValue: row[4]) ?? .copy)
+        }
+    }
+
+    /// The source and name of the domain with this id.
+    static func domainName(id: Int64, in db: Database) throws -> (source: String, domain: String) {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT source, domain FROM domains WHERE id = ?"), arguments: [id]) else {
+            throw StoreError("store.domain_missing", "no domain with id \(id), though a window refers to it")
+        }
+        return (row[0], row[1])
     }
 
     @discardableResult
@@ -38,28 +72,26 @@ extension SQLiteJobStore {
             // queue's virtual time and would put the reconcile passes ahead of every current hour.
             let virtualTime = try Self.virtualTime(in: db)
             let settled = try Row.fetchAll(db, sql: """
-                SELECT jobs.id, jobs.source, jobs.domain, domains.fair_tag AS domain_tag
-                FROM jobs JOIN domains ON domains.source = jobs.source AND domains.domain = jobs.domain
+                SELECT jobs.id, jobs.domain_id, domains.fair_tag AS domain_tag
+                FROM jobs JOIN domains ON domains.id = jobs.domain_id
                 WHERE jobs.state = 'done' AND jobs.final = 0 AND jobs.hour < ? AND jobs.updated_at <= ?
-                ORDER BY jobs.source, jobs.domain, jobs.hour
+                ORDER BY jobs.domain_id, jobs.hour
                 """, arguments: [cutoff.databaseSeconds, doneBefore.databaseSeconds])
-            var lastTag: [String: (source: String, domain: String, tag: Int64)] = [:]
+            var lastTag: [Int64: Int64] = [:]
             let reopen = try db.cachedStatement(sql: """
                 UPDATE jobs SET state = 'pending', pass = 'reconcile', attempts = 0, run_at = ?, updated_at = ?, fair_tag = ?
                 WHERE id = ?
                 """)
             for row in settled {
-                let source: String = row["source"]
-                let domain: String = row["domain"]
-                let key = source + "\u{0}" + domain
-                let tag = (lastTag[key]?.tag ?? max(row["domain_tag"] as Int64, virtualTime)) + 1
-                lastTag[key] = (source, domain, tag)
+                let domainID: Int64 = row["domain_id"]
+                let tag = (lastTag[domainID] ?? max(row["domain_tag"] as Int64, virtualTime)) + 1
+                lastTag[domainID] = tag
                 try reopen.execute(arguments: [now.databaseSeconds, now.databaseSeconds, tag, row["id"] as Int64])
             }
             // Each domain's newest tag, so its next plan continues after its reconcile passes.
-            let advanceDomain = try db.cachedStatement(sql: "UPDATE domains SET fair_tag = ? WHERE source = ? AND domain = ?")
-            for last in lastTag.values {
-                try advanceDomain.execute(arguments: [last.tag, last.source, last.domain])
+            let advanceDomain = try db.cachedStatement(sql: "UPDATE domains SET fair_tag = ? WHERE id = ?")
+            for (domainID, tag) in lastTag {
+                try advanceDomain.execute(arguments: [tag, domainID])
             }
             return settled.count
         }
@@ -74,39 +106,53 @@ extension SQLiteJobStore {
     }
 
     public func complete(_ job: LeasedJob, files: [FileRecord], final: Bool, now: Date) async throws -> Bool {
+        try await groupCommit.perform { db in try Self.complete(job, files: files, final: final, now: now, in: db) }
+    }
+
+    /// Marks a leased window done with its files, guarded by its lease token; false when the lease was lost.
+    private static func complete(_ job: LeasedJob, files: [FileRecord], final: Bool, now: Date, in db: Database) throws -> Bool {
         let seconds = now.databaseSeconds
         let replaced = job.pass == .reconcile ? files.filter { !$0.skipped }.count : 0
         let avoided = files.filter { !$0.downloaded }.count
-        return try await groupCommit.perform { db in
+        try db.cachedStatement(sql: """
+            UPDATE jobs SET
+                state = 'done', lease_owner = NULL, lease_token = NULL, lease_until = NULL,
+                file_count = ?, byte_count = ?, updated_at = ?, finished_at = ?,
+                final = ?, replaced_count = replaced_count + ?,
+                copy_downloads_avoided = copy_downloads_avoided + ?,
+                reconcile_downloads_avoided = reconcile_downloads_avoided + ?
+            WHERE id = ? AND state = 'running' AND lease_token = ?
+            """
+        ).execute(arguments: [
+            files.count, files.reduce(0) { $0 + $1.size }, seconds, seconds, final, replaced,
+            job.pass == .copy ? avoided : 0, job.pass == .reconcile ? avoided : 0, job.id, job.leaseToken,
+        ])
+        guard db.changesCount == 1 else { return false }
+        if replaced > 0 || avoided > 0 {
+            // The domain's tallies; most completions have nothing to add and leave its row alone.
             try db.cachedStatement(sql: """
-                UPDATE jobs SET
-                    state = 'done', lease_owner = NULL, lease_token = NULL, lease_until = NULL,
-                    file_count = ?, byte_count = ?, updated_at = ?, finished_at = ?,
-                    final = ?, replaced_count = replaced_count + ?,
+                UPDATE domains SET
+                    replaced_count = replaced_count + ?,
                     copy_downloads_avoided = copy_downloads_avoided + ?,
                     reconcile_downloads_avoided = reconcile_downloads_avoided + ?
-                WHERE id = ? AND state = 'running' AND lease_token = ?
+                WHERE id = (SELECT domain_id FROM jobs WHERE id = ?)
                 """
-            ).execute(arguments: [
-                files.count, files.reduce(0) { $0 + $1.size }, seconds, seconds, final, replaced,
-                job.pass == .copy ? avoided : 0, job.pass == .reconcile ? avoided : 0, job.id, job.leaseToken,
-            ])
-            guard db.changesCount == 1 else { return false }
-            // The rows describe this pass's outcome: an earlier pass's rows never outlive it.
-            try db.cachedStatement(sql: "DELETE FROM job_files WHERE job_id = ?").execute(arguments: [job.id])
-            guard !files.isEmpty else { return true }
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO job_files (job_id, area, name, size, crc64, md5, sha256, object_key, skipped, stored_at, etag, downloaded)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            for file in files {
-                try insert.execute(arguments: [
-                    job.id, file.area, file.name, file.size, String(file.crc64), file.md5, file.sha256,
-                    file.objectKey, file.skipped, seconds, file.etag.flatMap { $0.isEmpty ? nil : $0 }, file.downloaded,
-                ])
-            }
-            return true
+            ).execute(arguments: [replaced, job.pass == .copy ? avoided : 0, job.pass == .reconcile ? avoided : 0, job.id])
         }
+        // The rows describe this pass's outcome: an earlier pass's rows never outlive it.
+        try db.cachedStatement(sql: "DELETE FROM job_files WHERE job_id = ?").execute(arguments: [job.id])
+        guard !files.isEmpty else { return true }
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO job_files (job_id, area, name, size, crc64, md5, sha256, object_key, skipped, stored_at, etag, downloaded)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for file in files {
+            try insert.execute(arguments: [
+                job.id, file.area, file.name, file.size, String(file.crc64), file.md5, file.sha256,
+                file.objectKey, file.skipped, seconds, file.etag.flatMap { $0.isEmpty ? nil : $0 }, file.downloaded,
+            ])
+        }
+        return true
     }
 
     public func reschedule(_ job: LeasedJob, runAt: Date, error: JobError, consumeAttempt: Bool, now: Date) async throws -> Bool {

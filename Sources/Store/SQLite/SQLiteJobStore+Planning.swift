@@ -39,71 +39,133 @@ extension SQLiteJobStore {
 
     @discardableResult
     public func plan(_ plans: [DomainPlan], now: Date) async throws -> Int {
-        try await pool.write { db in
-            var inserted = 0
-            for plan in plans where plan.hourCount > 0 {
-                inserted += try Self.insertWindows(of: plan, now: now, in: db)
-            }
-            return inserted
-        }
+        let plans = plans.filter { $0.hourCount > 0 }
+        guard !plans.isEmpty else { return 0 }
+        return try await pool.write { db in try Self.insertWindows(of: plans, now: now, in: db) }
     }
 
-    /// Inserts one plan's windows with consecutive fair tags and counts them; see `jobs.fair_tag`.
-    private static func insertWindows(of plan: DomainPlan, now: Date, in db: Database) throws -> Int {
+    /// One plan with the domain's id and the first fair tag of its windows.
+    private struct PlacedPlan {
+        var plan: DomainPlan
+        var domainID: Int64
+        /// The plan's windows get tags `base + 1 ... base + hourCount`; see `jobs.fair_tag`.
+        var base: Int64
+        var first: Int64 { plan.firstHour.databaseSeconds }
+        var end: Int64 { plan.endHour.databaseSeconds }
+    }
+
+    /// Inserts every plan's windows in one statement, hour by hour across the domains (the order the fair
+    /// queue serves them, so that windows leased together share pages), counts them per domain and
+    /// advances each domain's tag and watermark.
+    private static func insertWindows(of plans: [DomainPlan], now: Date, in db: Database) throws -> Int {
         let seconds = now.databaseSeconds
-        // A domain first seen through a plan (a backfill) is known but not active: only configuration
-        // or discovery makes the scheduler plan it by itself.
-        try db.execute(
-            sql: """
-                INSERT INTO domains (source, domain, active, created_at, updated_at) VALUES (?, ?, 0, ?, ?)
-                ON CONFLICT (source, domain) DO NOTHING
-                """,
-            arguments: [plan.source, plan.domain, seconds, seconds])
-        let domainTag = try Int64.fetchOne(
-            db, sql: "SELECT fair_tag FROM domains WHERE source = ? AND domain = ?",
-            arguments: [plan.source, plan.domain]) ?? 0
-        let base = max(domainTag, try virtualTime(in: db))
-        try db.execute(
-            sql: """
-                WITH RECURSIVE hours(hour, position) AS (
-                    SELECT ?, 1
-                    UNION ALL
-                    SELECT hour + 3600, position + 1 FROM hours WHERE hour + 3600 < ?
-                )
-                INSERT INTO jobs (source, domain, hour, fair_tag, run_at, created_at, updated_at)
-                SELECT ?, ?, hour, ? + position, ?, ?, ? FROM hours WHERE true
-                ON CONFLICT (source, domain, hour) DO NOTHING
-                """,
-            arguments: [
-                plan.firstHour.databaseSeconds, plan.endHour.databaseSeconds,
-                plan.source, plan.domain, base, seconds, seconds, seconds,
-            ])
-        let inserted = db.changesCount
-        if inserted > 0 {
-            try db.execute(
-                sql: """
-                    INSERT INTO job_counts (source, domain, state, count) VALUES (?, ?, 'pending', ?)
-                    ON CONFLICT (source, domain, state) DO UPDATE SET count = count + excluded.count
-                    """,
-                arguments: [plan.source, plan.domain, inserted])
+        let virtualTime = try virtualTime(in: db)
+        var placed: [PlacedPlan] = []
+        var newestTag: [Int64: Int64] = [:]
+        for plan in plans {
+            let (domainID, domainTag) = try knownDomain(source: plan.source, domain: plan.domain, now: now, in: db)
+            let base = max(newestTag[domainID] ?? domainTag, virtualTime)
+            newestTag[domainID] = base + Int64(plan.hourCount)
+            placed.append(PlacedPlan(plan: plan, domainID: domainID, base: base))
         }
+        let newWindows = try countNewWindows(of: placed, in: db)
+        placed.sort { ($0.domainID, $0.first) < ($1.domainID, $1.first) }
+        let encoded = "[" + placed.map { "[\($0.domainID),\($0.first),\($0.plan.hourCount),\($0.base)]" }.joined(separator: ",") + "]"
+        // Positions outside, plans inside: rows go in hour by hour, in domain order within an hour, so the
+        // table, the (hour, domain_id) indexes and the pending index all grow at their ends.
         try db.execute(
             sql: """
-                UPDATE domains SET
-                    fair_tag = ?,
-                    planned_until = CASE
-                        WHEN ? = 0 THEN planned_until
-                        WHEN planned_until IS NULL OR planned_until < ? THEN ?
-                        ELSE planned_until END,
-                    skipped_hours = skipped_hours + ?,
-                    updated_at = ?
-                WHERE source = ? AND domain = ?
+                WITH RECURSIVE
+                    plans(domain_id, first_hour, hours, base) AS MATERIALIZED (
+                        SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
+                            json_extract(value, '$[3]')
+                        FROM json_each(?)),
+                    positions(position) AS (SELECT 0 UNION ALL SELECT position + 1 FROM positions WHERE position + 1 < ?)
+                INSERT INTO jobs (domain_id, hour, fair_tag, run_at, created_at, updated_at)
+                SELECT plans.domain_id, plans.first_hour + 3600 * position, plans.base + position + 1, ?, ?, ?
+                FROM positions CROSS JOIN plans WHERE position < plans.hours
+                ON CONFLICT (hour, domain_id) DO NOTHING
                 """,
-            arguments: [
-                base + Int64(plan.hourCount), plan.advancesWatermark ? 1 : 0,
-                plan.endHour.databaseSeconds, plan.endHour.databaseSeconds, plan.skippedHours, seconds, plan.source, plan.domain,
+            arguments: [encoded, plans.map(\.hourCount).max() ?? 0, seconds, seconds, seconds])
+        let inserted = db.changesCount
+        guard inserted == newWindows.values.reduce(0, +) else {
+            throw StoreError("store.plan_miscounted", "planning inserted \(inserted) windows where \(newWindows.values.reduce(0, +)) were new")
+        }
+        let advance = try db.cachedStatement(sql: """
+            UPDATE domains SET
+                fair_tag = ?,
+                planned_until = CASE
+                    WHEN ? = 0 THEN planned_until
+                    WHEN planned_until IS NULL OR planned_until < ? THEN ?
+                    ELSE planned_until END,
+                skipped_hours = skipped_hours + ?,
+                updated_at = ?
+            WHERE id = ?
+            """)
+        for entry in placed {
+            try advance.execute(arguments: [
+                newestTag[entry.domainID], entry.plan.advancesWatermark ? 1 : 0, entry.end, entry.end,
+                entry.plan.skippedHours, seconds, entry.domainID,
             ])
+        }
+        let count = try db.cachedStatement(sql: "UPDATE domains SET window_count = window_count + ? WHERE id = ?")
+        for (domainID, windows) in newWindows where windows > 0 {
+            try count.execute(arguments: [windows, domainID])
+        }
         return inserted
+    }
+
+    /// The id and newest fair tag of a domain, adding it first if it is new. A domain first seen through a
+    /// plan (a backfill, a push stream) is known but not active: only configuration or discovery makes the
+    /// scheduler plan it by itself.
+    static func knownDomain(source: String, domain: String, now: Date, in db: Database) throws -> (id: Int64, fairTag: Int64) {
+        try db.cachedStatement(sql: """
+            INSERT INTO domains (source, domain, active, created_at, updated_at) VALUES (?, ?, 0, ?, ?)
+            ON CONFLICT (source, domain) DO NOTHING
+            """
+        ).execute(arguments: [source, domain, now.databaseSeconds, now.databaseSeconds])
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT id, fair_tag FROM domains WHERE source = ? AND domain = ?"),
+            arguments: [source, domain])
+        else {
+            throw StoreError("store.domain_missing", "the domain \(domain) of \(source) vanished while it was being planned")
+        }
+        return (row["id"], row["fair_tag"])
+    }
+
+    /// How many windows each domain's plans add: the hours they cover (overlapping plans of one domain
+    /// counted once) less those already planned. Reads only the windows already in the plans' span of
+    /// hours, which for a scheduler tick is none.
+    private static func countNewWindows(of plans: [PlacedPlan], in db: Database) throws -> [Int64: Int] {
+        var spans: [Int64: [(first: Int64, end: Int64)]] = [:]
+        for plan in plans { spans[plan.domainID, default: []].append((plan.first, plan.end)) }
+        for (domainID, ranges) in spans { spans[domainID] = merged(ranges) }
+        var newWindows = spans.mapValues { ranges in ranges.reduce(0) { $0 + Int(($1.end - $1.first) / 3600) } }
+        let first = plans.map(\.first).min() ?? 0
+        let end = plans.map(\.end).max() ?? 0
+        let existing = try Row.fetchCursor(
+            db.cachedStatement(sql: "SELECT domain_id, hour FROM jobs WHERE hour >= ? AND hour < ?"), arguments: [first, end])
+        while let row = try existing.next() {
+            let domainID: Int64 = row[0]
+            let hour: Int64 = row[1]
+            if let ranges = spans[domainID], ranges.contains(where: { hour >= $0.first && hour < $0.end }) {
+                newWindows[domainID, default: 0] -= 1
+            }
+        }
+        return newWindows
+    }
+
+    /// `ranges` sorted and with overlapping or touching ranges joined.
+    private static func merged(_ ranges: [(first: Int64, end: Int64)]) -> [(first: Int64, end: Int64)] {
+        var result: [(first: Int64, end: Int64)] = []
+        for range in ranges.sorted(by: { $0.first < $1.first }) {
+            if let last = result.last, range.first <= last.end {
+                result[result.count - 1].end = max(last.end, range.end)
+            } else {
+                result.append(range)
+            }
+        }
+        return result
     }
 
     /// The fair queue's virtual time: the lowest tag still waiting, or when nothing waits, the highest

@@ -82,47 +82,36 @@ extension SQLiteJobStore: StreamSpool {
             // was sealed just now, before a crash, or while an earlier run of its window was finishing.
             let waiting = try Row.fetchAll(db, sql: """
                 SELECT DISTINCT stream_parts.domain, stream_parts.hour, jobs.state
-                FROM stream_parts LEFT JOIN jobs
-                    ON jobs.source = ? AND jobs.domain = stream_parts.domain AND jobs.hour = stream_parts.hour
+                FROM stream_parts
+                LEFT JOIN domains ON domains.source = ? AND domains.domain = stream_parts.domain
+                LEFT JOIN jobs ON jobs.hour = stream_parts.hour AND jobs.domain_id = domains.id
                 WHERE stream_parts.state = 'sealed' AND (jobs.state IS NULL OR jobs.state = 'done')
                 ORDER BY stream_parts.hour, stream_parts.domain
                 """, arguments: [source])
             for row in waiting {
                 let domain: String = row["domain"]
                 let hour: Int64 = row["hour"]
-                try db.execute(
-                    sql: """
-                        INSERT INTO domains (source, domain, active, created_at, updated_at) VALUES (?, ?, 0, ?, ?)
-                        ON CONFLICT (source, domain) DO NOTHING
-                        """,
-                    arguments: [source, domain, seconds, seconds])
-                let domainTag = try Int64.fetchOne(
-                    db, sql: "SELECT fair_tag FROM domains WHERE source = ? AND domain = ?", arguments: [source, domain]) ?? 0
+                let (domainID, domainTag) = try Self.knownDomain(source: source, domain: domain, now: now, in: db)
                 let tag = max(domainTag, try Self.virtualTime(in: db)) + 1
                 if (row["state"] as String?) == nil {
                     try db.execute(
                         sql: """
-                            INSERT INTO jobs (source, domain, hour, fair_tag, run_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                            INSERT INTO jobs (domain_id, hour, fair_tag, run_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
                             """,
-                        arguments: [source, domain, hour, tag, seconds, seconds, seconds])
-                    try db.execute(
-                        sql: """
-                            INSERT INTO job_counts (source, domain, state, count) VALUES (?, ?, 'pending', 1)
-                            ON CONFLICT (source, domain, state) DO UPDATE SET count = count + 1
-                            """,
-                        arguments: [source, domain])
+                        arguments: [domainID, hour, tag, seconds, seconds, seconds])
+                    try db.execute(sql: "UPDATE domains SET window_count = window_count + 1 WHERE id = ?", arguments: [domainID])
                 } else {
                     try db.execute(
                         sql: """
                             UPDATE jobs SET state = 'pending', pass = 'copy', final = 0, attempts = 0, run_at = ?, updated_at = ?,
                                 fair_tag = ?
-                            WHERE source = ? AND domain = ? AND hour = ? AND state = 'done'
+                            WHERE hour = ? AND domain_id = ? AND state = 'done'
                             """,
-                        arguments: [seconds, seconds, tag, source, domain, hour])
+                        arguments: [seconds, seconds, tag, hour, domainID])
                 }
                 try db.execute(
-                    sql: "UPDATE domains SET fair_tag = ?, updated_at = ? WHERE source = ? AND domain = ?",
-                    arguments: [tag, seconds, source, domain])
+                    sql: "UPDATE domains SET fair_tag = ?, updated_at = ? WHERE id = ?",
+                    arguments: [tag, seconds, domainID])
             }
             return sealed
         }

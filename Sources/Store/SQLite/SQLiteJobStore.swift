@@ -15,10 +15,10 @@ public final class SQLiteJobStore: JobStore, RecordedFileLookup {
     public let path: String
     /// The GRDB pool; one per process.
     let pool: DatabasePool
-    /// Batches the state changes of concurrent workers into shared transactions.
-    let groupCommit: GroupCommit<Bool>
+    /// Batches the leases and state changes of concurrent workers into shared transactions.
+    let groupCommit: GroupCommit
     /// Batches the push receiver's appends into shared, fsync'd transactions.
-    let spoolCommit: GroupCommit<SpoolAppendResult>
+    let spoolCommit: GroupCommit
     /// The migrations this opening applied, in order; empty when the database was already current.
     public let appliedMigrations: [String]
 
