@@ -140,6 +140,74 @@ struct PostgresHostsTests {
         try await simulator.stop()
     }
 
+    @Test("migrate, status, jobs, retry --failed and check-config take a postgres URL; the password never shows")
+    func operatorCommandsOnAPostgresURL() async throws {
+        let server = try PostgresServer.shared()
+        let database = try server.createDatabase(prefix: "operator")
+        let url = server.url(database: database)
+        let withPassword = ["PGPASSWORD": PostgresServer.password, "ORCHESTRATOR_CONFIG": ""]
+
+        // The inspection commands never create the schema; migrate does, once.
+        let early = try Binary.run(["status", "--db", url], environment: withPassword)
+        #expect(early.status != 0)
+        #expect(early.stderr.contains("orchestrator migrate"), "\(early.stderr)")
+        let migrated = try Binary.run(["migrate", "--db", url], environment: withPassword)
+        #expect(migrated.status == 0, "\(migrated.stderr)")
+        #expect(migrated.stdout.contains("applied 0001_schema"), "\(migrated.stdout)")
+        let again = try Binary.run(["migrate", "--db", url], environment: withPassword)
+        #expect(again.stdout.contains("is current"), "\(again.stdout)")
+
+        // A failed window, made through the store as a host would.
+        let store = try await PostgresJobStore.open(try PostgresLocation(url), password: PostgresServer.password, schema: .requireCurrent)
+        defer { store.close() }
+        let hour = Date(timeIntervalSince1970: 1_793_491_200)
+        try await store.setActiveDomains(["o.example"], source: "tencent-cdn", now: hour)
+        try await store.plan([DomainPlan(source: "tencent-cdn", domain: "o.example", firstHour: hour, endHour: hour.addingTimeInterval(7200))], now: hour)
+        let leased = try await store.claimDueJobs(owner: "test", limit: 1, leaseDuration: 60, now: hour.addingTimeInterval(7200))
+        #expect(try await store.fail(try #require(leased.first), error: JobError(code: "x.y", message: "for the test"), now: hour.addingTimeInterval(7200)))
+
+        let status = try Binary.run(["status", "--json", "--db", url], environment: withPassword)
+        #expect(status.status == 0, "\(status.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+        #expect((object?["jobs"] as? [String: Int])?["failed"] == 1, "\(status.stdout)")
+        #expect((object?["jobs"] as? [String: Int])?["pending"] == 1, "\(status.stdout)")
+        let jobs = try Binary.run(["jobs", "--state", "failed", "--db", url], environment: withPassword)
+        #expect(jobs.status == 0 && jobs.stdout.contains("o.example") && jobs.stdout.contains("x.y"), "\(jobs.stdout)\(jobs.stderr)")
+        let retry = try Binary.run(["retry", "--failed", "--json", "--db", url], environment: withPassword)
+        #expect(retry.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "{\"requeued\":1}", "\(retry.stdout)\(retry.stderr)")
+        #expect(try await store.status(recentFailureLimit: 0).totals == StateCounts(pending: 2))
+
+        // Through a configuration with a password file; check-config accepts it.
+        let sandbox = try ServiceSandbox(name: "pg-operator")
+        let passwordFile = sandbox.directory.appendingPathComponent("pgpassword")
+        try (PostgresServer.password + "\n").write(to: passwordFile, atomically: true, encoding: .utf8)
+        try """
+            database: \(url)
+            database_password_file: ./pgpassword
+            workers:
+              spool_directory: ./spool
+            sink:
+              kind: local
+              directory: ./bucket
+
+            """.write(to: sandbox.config, atomically: true, encoding: .utf8)
+        let credentials = ["TENCENTCLOUD_SECRET_ID": "AKIDexample0000000001", "TENCENTCLOUD_SECRET_KEY": "example-secret", "PGPASSWORD": "", "ORCHESTRATOR_CONFIG": ""]
+        let check = try Binary.run(["check-config", "--config", sandbox.config.path], environment: credentials)
+        #expect(check.status == 0, "\(check.stderr)")
+        let viaConfig = try Binary.run(["status", "--config", sandbox.config.path], environment: credentials)
+        #expect(viaConfig.status == 0, "\(viaConfig.stderr)")
+        #expect(viaConfig.stdout.contains(url.replacingOccurrences(of: "?sslmode=disable", with: "")), "\(viaConfig.stdout)")
+
+        // A wrong password: a clear error that names the database, and never the password.
+        let wrong = "wrong-password-\(UUID().uuidString.prefix(8))"
+        let refused = try Binary.run(["status", "--db", url], environment: ["PGPASSWORD": wrong, "ORCHESTRATOR_CONFIG": ""])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("password authentication failed"), "\(refused.stderr)")
+        for output in [refused.stdout, refused.stderr, status.stdout, viaConfig.stdout, check.stdout, check.stderr] {
+            #expect(!output.contains(wrong) && !output.contains(PostgresServer.password))
+        }
+    }
+
     static func tail(_ log: URL) -> String {
         ((try? String(contentsOf: log, encoding: .utf8)) ?? "").split(separator: "\n").suffix(20).joined(separator: "\n")
     }
