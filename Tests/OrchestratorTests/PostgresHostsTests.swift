@@ -90,6 +90,11 @@ struct PostgresHostsTests {
                 .filter { $0.leaseOwner?.contains(victimOwner) == true }.map(\.id)
             victim.stop(with: SIGKILL)
             #expect(!orphaned.isEmpty)
+            // The others rescue its windows by lease expiry within two lease periods (12 s): the lease
+            // runs out at most one period after the kill, and every host reaps each second.
+            try await waitUntil(timeout: 12, "the killed host's windows rescued within two lease periods") {
+                try await orphaned.asyncMap { try await store.job(id: $0)?.leaseOwner }.allSatisfy { $0?.contains(victimOwner) != true }
+            }
 
             try await waitUntil(timeout: 240, "every window done by the two hosts left") {
                 for host in hosts.dropFirst() where !host.process.isRunning {
