@@ -145,6 +145,58 @@ struct PostgresHostsTests {
         try await simulator.stop()
     }
 
+    @Test("a host starting on PostgreSQL leaves the leases of the hosts already running alone")
+    func startingHostKeepsOthersLeases() async throws {
+        let server = try PostgresServer.shared()
+        let url = server.url(database: try server.createDatabase(prefix: "leases"))
+        let simulator = try await CDNSimulator.start(
+            configuration: CDNSimulatorConfiguration(domains: ["l.example"], packageBytes: 16 * 1024, seed: 5),
+            logger: Logger(label: "sim", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let sandbox = try ServiceSandbox(name: "pg-leases")
+        var service: Process?
+        do {
+            // Another host's lease, as long as an hour: alive, whatever its owner name says.
+            let store = try await PostgresJobStore.open(try PostgresLocation(url), password: PostgresServer.password)
+            defer { store.close() }
+            let now = Date()
+            let hour = Date(timeIntervalSince1970: (now.timeIntervalSince1970 / 3600).rounded(.down) * 3600 - 5 * 3600)
+            try await store.plan([DomainPlan(source: "tencent-cdn", domain: "held.example", firstHour: hour, endHour: hour.addingTimeInterval(3600))], now: now)
+            let held = try #require(try await store.claimDueJobs(owner: "other-host/1/abcd", limit: 1, leaseDuration: 3600, now: now).first)
+            try """
+                database: \(url)
+                cdn:
+                  endpoint: \(simulator.baseURL.absoluteString)
+                  secret_id: AKIDsimulator
+                  secret_key: simulator-secret-key
+                  domains: [l.example]
+                schedule:
+                  tick_seconds: 1
+                  lookback_hours: 2
+                workers:
+                  spool_directory: ./spool
+                sink:
+                  kind: local
+                  directory: ./bucket
+
+                """.write(to: sandbox.config, atomically: true, encoding: .utf8)
+            service = try await sandbox.startServiceWhenReady(environment: ["PGPASSWORD": PostgresServer.password])
+            // Ready means past the start-up; give its scheduler a few ticks too.
+            try await waitUntil(timeout: 30, "the service's own windows done") {
+                try await store.jobs(matching: JobFilter(state: .done, domain: "l.example"), limit: 10).count >= 1
+            }
+            let after = try #require(try await store.job(id: held.id))
+            #expect(after.state == .running && after.leaseOwner == "other-host/1/abcd", "\(after)\n\(sandbox.logTail)")
+            #expect(try await store.complete(held, files: [], final: false, now: Date()), "the other host still holds its lease")
+            #expect(service?.stop(with: SIGTERM) == 0)
+        } catch {
+            service?.stop(with: SIGKILL)
+            try? await simulator.stop()
+            Issue.record("\(error)\n\(sandbox.logTail)")
+            return
+        }
+        try await simulator.stop()
+    }
+
     @Test("migrate, status, jobs, retry --failed and check-config take a postgres URL; the password never shows")
     func operatorCommandsOnAPostgresURL() async throws {
         let server = try PostgresServer.shared()
