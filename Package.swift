@@ -24,6 +24,8 @@ let package = Package(
         // errors) and to report syntax errors without quoting the file's lines.
         .package(url: "https://github.com/jpsim/Yams", "5.4.0"..<"7.0.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        // The PostgreSQL store's client: several hosts share one queue.
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -48,6 +50,22 @@ let package = Package(
                 .embedInCode("Migrations/0005_stored_etags.sql"),
                 .embedInCode("Migrations/0006_stream_spool.sql"),
                 .embedInCode("Migrations/0007_lean_jobs.sql"),
+            ]
+        ),
+        // The PostgreSQL implementation of `JobStore`, `UploadLedger` and `RecordedFileLookup`, with
+        // migrations of its own: what several hosts sharing one queue use.
+        .target(
+            name: "PostgresStore",
+            dependencies: [
+                "JobModel", "Core",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            resources: [
+                .embedInCode("Migrations/0001_schema.sql"),
             ]
         ),
         // Tencent Cloud: TC3 signing, Beijing time, the CDN API client and its messages, the rate limiter.
@@ -126,7 +144,7 @@ let package = Package(
         .executableTarget(
             name: "orchestrator",
             dependencies: [
-                "Scheduler", "Jobs", "JobModel", "Store", "TencentCloud", "ObjectStorage", "Core", "CDNSimulator", "Ingest",
+                "Scheduler", "Jobs", "JobModel", "Store", "PostgresStore", "TencentCloud", "ObjectStorage", "Core", "CDNSimulator", "Ingest",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
@@ -143,7 +161,7 @@ let package = Package(
         .executableTarget(
             name: "Benchmarks",
             dependencies: [
-                "Scheduler", "Jobs", "JobModel", "Store", "TencentCloud", "ObjectStorage", "Core", "CDNSimulator", "Ingest", "CZlib",
+                "Scheduler", "Jobs", "JobModel", "Store", "PostgresStore", "TencentCloud", "ObjectStorage", "Core", "CDNSimulator", "Ingest", "CZlib",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -163,7 +181,7 @@ let package = Package(
             ],
             path: "Tests/TestSupport"
         ),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "JobModel", "Core", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "PostgresStore", "JobModel", "Core", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "JobModel", "Store", "TencentCloud", "ObjectStorage", "Core",
             "CDNSimulator", "CZlib", "CISAL", "TestSupport", .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Jobs", "JobModel", "Store", "TencentCloud", "ObjectStorage",
@@ -173,7 +191,7 @@ let package = Package(
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Store", "JobModel", "Jobs", "Core", "CZlib", "TestSupport",
             "ObjectStorage", .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOSSL", package: "swift-nio-ssl")]),
-        .testTarget(name: "OrchestratorTests", dependencies: ["Store", "JobModel", "Jobs", "ObjectStorage", "Core", "CDNSimulator", "TestSupport", "CZlib",
+        .testTarget(name: "OrchestratorTests", dependencies: ["Store", "PostgresStore", "JobModel", "Jobs", "ObjectStorage", "Core", "CDNSimulator", "TestSupport", "CZlib",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift")]),
     ]

@@ -33,6 +33,8 @@ struct QueueBenchmarkOptions: Sendable {
     var workDirectory: String
     /// Worker pool concurrency (the service's default is 4).
     var concurrency: Int
+    /// An empty PostgreSQL database for the PostgreSQL pool runs (password in `PGPASSWORD`); nil skips them.
+    var postgresURL: String? = nil
 }
 
 /// The parsed command line: `orchestrator-bench queue --orchestrator PATH --work-dir DIR [--concurrency N]`.
@@ -48,6 +50,8 @@ struct BenchmarkInvocation {
           --orchestrator PATH   the release orchestrator binary (its `status --json` is timed)
           --work-dir DIR        an empty directory for the benchmark databases
           --concurrency N       worker pool concurrency (default 4, the service's default)
+          --postgres URL        an empty PostgreSQL database (password in PGPASSWORD): the pool run
+                                again with 1 and 3 worker processes sharing it
         benchmarks: \(BenchmarkName.allCases.map(\.rawValue).joined(separator: ", "))
         """
 
@@ -60,12 +64,14 @@ struct BenchmarkInvocation {
         var orchestratorPath: String?
         var workDirectory: String?
         var concurrency = 4
+        var postgresURL: String?
         var remaining = arguments.dropFirst()[...]
         while let flag = remaining.popFirst() {
             guard let value = remaining.popFirst() else { throw UsageError(message: "\(flag) needs a value") }
             switch flag {
             case "--orchestrator": orchestratorPath = value
             case "--work-dir": workDirectory = value
+            case "--postgres": postgresURL = value
             case "--concurrency":
                 guard let number = Int(value), number > 0 else {
                     throw UsageError(message: "--concurrency needs a positive integer, not '\(value)'")
@@ -78,6 +84,6 @@ struct BenchmarkInvocation {
         guard let workDirectory else { throw UsageError(message: "--work-dir DIR is required") }
         self.benchmark = benchmark
         self.queueOptions = QueueBenchmarkOptions(
-            orchestratorPath: orchestratorPath, workDirectory: workDirectory, concurrency: concurrency)
+            orchestratorPath: orchestratorPath, workDirectory: workDirectory, concurrency: concurrency, postgresURL: postgresURL)
     }
 }

@@ -62,7 +62,12 @@ struct QueueBenchmark {
         Progress.say(String(format: "status: median %.0f ms (runs: %@ ms); printed %@", status.medianMilliseconds, runs, counts))
         try remove("status.sqlite")
 
-        let report = QueueReport(
+        var postgresRuns: [PostgresQueueBenchmark.Run]?
+        if let url = options.postgresURL {
+            postgresRuns = try await PostgresQueueBenchmark(url: url, concurrency: options.concurrency).run()
+        }
+
+        var report = QueueReport(
             planWindows: planned.windows, planSeconds: rounded(planned.duration.inSeconds, 3),
             jobsPerSecond: rounded(pool.jobsPerSecond, 0), concurrency: options.concurrency, poolJobs: poolJobs,
             rawSQLiteTransactionsPerSecond: rounded(raw.transactionsPerSecond, 0), baseline: RawSQLiteBenchmark.description,
@@ -70,6 +75,7 @@ struct QueueBenchmark {
             statusMilliseconds: rounded(status.medianMilliseconds, 1),
             statusRunsMilliseconds: status.durations.map { rounded($0.inMilliseconds, 1) },
             statusJobs: statusJobs, machine: Machine.description, breakdown: breakdown.rounded)
+        report.postgres = postgresRuns
         let missed = report.missedTargets
         Progress.say(missed.isEmpty ? "every target met" : "targets missed: \(missed.joined(separator: ", "))")
         return report

@@ -52,6 +52,8 @@ struct QueueReport: Encodable {
     var machine: String
     /// Where a job's time goes, measured beside the pool (see `QueueBreakdown`).
     var breakdown: QueueBreakdown.Result
+    /// The same trivial jobs through the worker pool against PostgreSQL, with 1 and 3 processes.
+    var postgres: [PostgresQueueBenchmark.Run]? = nil
 
     /// The report's JSON keys (snake_case, as `scripts/bench` consumers read them).
 
@@ -71,6 +73,7 @@ struct QueueReport: Encodable {
         case targets
         case machine
         case breakdown
+        case postgres = "postgres_pool"
     }
 
     /// The report as one line of JSON, keys sorted.

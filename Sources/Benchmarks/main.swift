@@ -7,6 +7,7 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 do {
     if try await TransferCommand.runIfRequested(arguments) { exit(0) }
     if try await IngestBenchmark.runIfRequested(arguments) { exit(0) }
+    if try await PostgresQueueBenchmark.runWorkerIfRequested(arguments) { exit(0) }
     let invocation = try BenchmarkInvocation(arguments: arguments)
     switch invocation.benchmark {
     case .queue:

@@ -34,6 +34,7 @@ struct PackageDownloadEndpoint: Sendable {
     /// Handles one download request.
     func handle(_ request: Request, context: some RequestContext) async throws -> Response {
         let ordinal = counters.countDownload()
+        let arrived = ContinuousClock.now
         if configuration.latency > .zero { try await configuration.clock.sleep(for: configuration.latency) }
         let path = request.uri.path
         let now = configuration.clock.now
@@ -63,13 +64,16 @@ struct PackageDownloadEndpoint: Sendable {
         do {
             let body = try await body(of: file.path, size: catalog.size(of: key), fault: fault, ordinal: ordinal, context: context)
             let cache = self.cache
+            let counters = self.counters
             let released = ResponseBody(contentLength: body.contentLength) { writer in
                 do {
                     try await body.write(writer)
                 } catch {
+                    counters.recordServed(key, from: arrived, to: .now)
                     await cache.release(key)
                     throw error
                 }
+                counters.recordServed(key, from: arrived, to: .now)
                 await cache.release(key)
             }
             return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: released)

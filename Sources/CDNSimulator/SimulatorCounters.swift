@@ -8,6 +8,8 @@ public final class SimulatorCounters: Sendable {
     private let downloadCount = Atomic<Int>(0)
     private let faultCount = Atomic<Int>(0)
     private let rejectedCount = Atomic<Int>(0)
+    /// Every package download served (200), with when it began and ended, by package.
+    private let served = Mutex<[PackageDownload]>([])
 
     /// Creates counters at zero.
     public init() {}
@@ -29,4 +31,35 @@ public final class SimulatorCounters: Sendable {
     func countFault() { faultCount.add(1, ordering: .relaxed) }
     /// Counts a refused request.
     func countRejected() { rejectedCount.add(1, ordering: .relaxed) }
+
+    /// Records a download of `key` served from `start` (the request's arrival) to `end` (the body's last
+    /// byte, or its failure).
+    func recordServed(_ key: PackageKey, from start: ContinuousClock.Instant, to end: ContinuousClock.Instant) {
+        served.withLock { $0.append(PackageDownload(domain: key.domain, hourStart: key.hourStart, area: key.area, start: start, end: end)) }
+    }
+
+    /// Every package download answered with a body so far, in the order they ended.
+    public var servedDownloads: [PackageDownload] { served.withLock { $0 } }
+
+    /// The packages (as `domain hour area`) that two downloads were fetching at the same time: what two
+    /// workers leasing the same window at once would show.
+    public var overlappingDownloads: [String] {
+        let byPackage = Dictionary(grouping: servedDownloads) { "\($0.domain) \($0.hourStart) \($0.area.rawValue)" }
+        return byPackage.compactMap { package, downloads in
+            let sorted = downloads.sorted { $0.start < $1.start }
+            let overlaps = zip(sorted, sorted.dropFirst()).contains { earlier, later in later.start < earlier.end }
+            return overlaps ? package : nil
+        }.sorted()
+    }
+}
+
+/// One package download the simulator served.
+public struct PackageDownload: Sendable, Hashable {
+    public var domain: String
+    public var hourStart: Int
+    public var area: LogArea
+    /// When the request arrived.
+    public var start: ContinuousClock.Instant
+    /// When its body was written or failed.
+    public var end: ContinuousClock.Instant
 }

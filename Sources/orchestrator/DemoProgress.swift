@@ -8,7 +8,7 @@ import Store
 /// The demo's progress line; returns (ending the demo) once every expected window is done, or once no
 /// window is left to run.
 struct DemoProgress: Service {
-    let store: SQLiteJobStore
+    let store: any OperatedStore
     let expectedWindows: Int
     let interactive: Bool
     /// Paces the progress line.

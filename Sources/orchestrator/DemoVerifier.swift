@@ -5,7 +5,7 @@ import Store
 
 /// Compares every stored object of the demo with the bytes the simulator serves for it.
 struct DemoVerifier {
-    let store: SQLiteJobStore
+    let store: any OperatedStore
     let simulator: CDNSimulator
 
     struct Result {

@@ -24,11 +24,14 @@ final class InstanceLock: Sendable {
         for descriptor in descriptors { close(descriptor) }
     }
 
-    /// Takes both locks or throws `InstanceLockError` naming the holder.
-    static func acquire(database: String, spoolDirectory: String, now: Date) throws -> InstanceLock {
+    /// Takes both locks (only the spool's when `database` is nil: a PostgreSQL database, which several
+    /// hosts share) or throws `InstanceLockError` naming the holder.
+    static func acquire(database: String?, spoolDirectory: String, now: Date) throws -> InstanceLock {
         var held: [Int32] = []
+        var locks = [(spoolDirectory + "/.orchestrator.lock", "spool directory \(spoolDirectory)")]
+        if let database { locks.insert((database + ".lock", "database \(database)"), at: 0) }
         do {
-            for (path, what) in [(database + ".lock", "database \(database)"), (spoolDirectory + "/.orchestrator.lock", "spool directory \(spoolDirectory)")] {
+            for (path, what) in locks {
                 held.append(try lock(path, guarding: what, now: now))
             }
         } catch {

@@ -22,7 +22,7 @@ import Store
 struct MetricsEndpoint: Service {
     let address: ListenAddress
     let registry: PrometheusCollectorRegistry
-    let store: SQLiteJobStore
+    let store: any OperatedStore
     /// Nil in a push-only deployment, which has no scheduler to be ready.
     let scheduler: SchedulerService?
     let health: DependencyHealth
@@ -81,7 +81,7 @@ struct MetricsEndpoint: Service {
     }
 
     /// The gauges read from the database, in Prometheus text format.
-    static func statusGauges(store: SQLiteJobStore, now: Date) async throws -> String {
+    static func statusGauges(store: any OperatedStore, now: Date) async throws -> String {
         let report = try await store.status(recentFailureLimit: 0)
         var text = ""
         func gauge(_ name: String, _ help: String, _ samples: [([(String, String)], Double)]) {

@@ -15,7 +15,7 @@ import TencentCloud
 /// the scheduler and the worker pool, with the HTTP client they share. The caller runs `services` in a
 /// ServiceGroup and calls `shutdown()` afterwards.
 struct ServiceAssembly {
-    let store: SQLiteJobStore
+    let store: any OperatedStore
     /// Signed calls to the CDN API and the object store (never follows redirects).
     let httpClient: HTTPClient
     /// Package downloads (follows a few redirects; carries no credentials).
@@ -41,11 +41,20 @@ struct ServiceAssembly {
     /// Wires everything; also clears what a crashed predecessor left behind (spool and temporary files,
     /// leases of processes that no longer exist).
     static func make(configuration: OrchestratorConfiguration, clock: any WallClock = SystemWallClock(), logger: Logger) async throws -> ServiceAssembly {
-        let databaseDirectory = (configuration.database as NSString).deletingLastPathComponent
-        if !databaseDirectory.isEmpty, !FileManager.default.fileExists(atPath: databaseDirectory) {
-            logger.notice("creating the database's directory", metadata: ["database.directory": "\(databaseDirectory)"])
+        if !configuration.usesPostgres {
+            let databaseDirectory = (configuration.database as NSString).deletingLastPathComponent
+            if !databaseDirectory.isEmpty, !FileManager.default.fileExists(atPath: databaseDirectory) {
+                logger.notice("creating the database's directory", metadata: ["database.directory": "\(databaseDirectory)"])
+            }
         }
-        let store = try SQLiteJobStore(path: configuration.database, create: true)
+        let store = try await StoreOpening.open(
+            database: configuration.database, passwordFile: configuration.databasePasswordFile.isEmpty ? nil : configuration.databasePasswordFile,
+            create: true, schema: .migrate)
+        if !store.appliedMigrations.isEmpty {
+            logger.notice("applied schema migrations", metadata: [
+                "database.path": "\(store.path)", "database.migrations": "\(store.appliedMigrations.joined(separator: ","))",
+            ])
+        }
         let httpClient = HTTPClients.signedCalls()
         let downloadClient = HTTPClients.downloads()
         do {
@@ -56,9 +65,11 @@ struct ServiceAssembly {
                 limits: configuration.download.limits, clock: clock)
             try FileManager.default.createDirectory(atPath: configuration.resolvedSpoolDirectory, withIntermediateDirectories: true)
             // Before anything is cleared: the spool's leftovers and the leases are a predecessor's only
-            // when no other service is running on this database and spool.
+            // when no other service is running on this database and spool. A PostgreSQL database is
+            // shared by several hosts on purpose: only the spool is locked then.
             let instanceLock = try InstanceLock.acquire(
-                database: configuration.database, spoolDirectory: configuration.resolvedSpoolDirectory, now: clock.now)
+                database: store.isSingleInstance ? configuration.database : nil,
+                spoolDirectory: configuration.resolvedSpoolDirectory, now: clock.now)
             try downloader.removeLeftovers()
             let sink: any ObjectSink
             var maintenance: PeriodicService?
@@ -81,7 +92,8 @@ struct ServiceAssembly {
                     observer: health),
             ]
             var ingestServices: [any Service] = []
-            if let ingest = configuration.ingest {
+            // The configuration refuses `ingest` with PostgreSQL: the spool is the SQLite store's.
+            if let ingest = configuration.ingest, let store = store as? SQLiteJobStore {
                 transfers[StreamTransfer.sourceName] = StreamTransfer(
                     spool: store, sink: sink, keyTemplate: try StreamKeyTemplate(ingest.keyTemplate),
                     workDirectory: configuration.resolvedSpoolDirectory, clock: clock, logger: logger)
@@ -104,7 +116,12 @@ struct ServiceAssembly {
                     concurrency: configuration.workers.concurrency,
                     shutdownGracePeriod: .seconds(configuration.workers.shutdownGraceSeconds), policy: policy),
                 store: store, transfer: transfer, clock: clock, logger: logger, health: health)
-            try await LeaseOwner.releaseLeasesOfPredecessors(store: store, policy: policy, now: clock.now, logger: logger)
+            // Under the single-instance lock every other lease owner is gone. With PostgreSQL other
+            // hosts are alive: their leases, and a dead host's, end only by expiring (every host's
+            // worker pool reaps expired leases).
+            if store.isSingleInstance {
+                try await LeaseOwner.releaseLeasesOfPredecessors(store: store, policy: policy, now: clock.now, logger: logger)
+            }
             return ServiceAssembly(
                 store: store, httpClient: httpClient, downloadClient: downloadClient, scheduler: scheduler, workerPool: workerPool,
                 ingestServices: ingestServices, maintenance: maintenance, instanceLock: instanceLock,
@@ -113,6 +130,7 @@ struct ServiceAssembly {
         } catch {
             try? await httpClient.shutdown()
             try? await downloadClient.shutdown()
+            store.closeStore()
             throw error
         }
     }
@@ -173,6 +191,6 @@ struct ServiceAssembly {
     func shutdown() async {
         try? await httpClient.shutdown()
         try? await downloadClient.shutdown()
-        try? store.close()
+        store.closeStore()
     }
 }

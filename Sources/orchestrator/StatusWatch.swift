@@ -10,7 +10,7 @@ import Store
 /// log) each refresh is printed after the previous one, a blank line between tables, or one JSON
 /// object per line with `--json`.
 struct StatusWatch: Service {
-    let store: SQLiteJobStore
+    let store: any OperatedStore
     let interval: Duration
     let json: Bool
     let recentFailureLimit: Int

@@ -14,6 +14,8 @@ struct ArchitectureTests {
         "Core": [],
         "JobModel": ["Core"],
         "Store": ["Core", "JobModel"],
+        // The PostgreSQL store: the same place in the layering as Store, and no GRDB.
+        "PostgresStore": ["Core", "JobModel"],
         "TencentCloud": ["Core", "JobModel"],
         "ObjectStorage": ["Core"],
         "Jobs": ["Core", "JobModel", "TencentCloud", "ObjectStorage", "CZlib", "CISAL"],
@@ -21,7 +23,7 @@ struct ArchitectureTests {
         "CDNSimulator": ["Core", "TencentCloud", "CZlib"],
         // The push receiver reaches the spool through `StreamSpool` (JobModel), never Store.
         "Ingest": ["Core", "JobModel", "Jobs", "CZlib"],
-        "orchestrator": ["Core", "JobModel", "Store", "TencentCloud", "ObjectStorage", "Jobs", "Scheduler", "CDNSimulator", "Ingest"],
+        "orchestrator": ["Core", "JobModel", "Store", "TencentCloud", "ObjectStorage", "Jobs", "Scheduler", "CDNSimulator", "Ingest", "PostgresStore"],
     ]
 
     static let projectModules: Set<String> = Set(allowedImports.keys).union(["CZlib", "CISAL", "Benchmarks", "TestSupport"])

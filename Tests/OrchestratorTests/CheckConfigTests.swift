@@ -230,5 +230,31 @@ struct BrokenConfiguration: Sendable, CustomTestStringConvertible {
             name: "no COS credentials", yaml: "sink:\n  kind: cos\n  bucket: b-1250000000\n  region: ap-beijing\n",
             problem: "sink.secret_key is not set (set it, or TENCENTCLOUD_SECRET_KEY in the environment)",
             environment: ["TENCENTCLOUD_SECRET_KEY": ""]),
+        BrokenConfiguration(
+            name: "a password in the PostgreSQL URL",
+            yaml: "database: postgres://archiver:hunter2-in-the-url@127.0.0.1:5432/logs\nworkers:\n  spool_directory: ./spool\n",
+            problem: "database: the URL must not carry a password; put it in the file named by database_password_file, or in PGPASSWORD"),
+        BrokenConfiguration(
+            name: "PostgreSQL without a spool directory", yaml: "database: postgres://archiver@127.0.0.1:5432/logs\n",
+            problem: "workers.spool_directory must be set with a PostgreSQL database (each host needs a local spool directory of its own)"),
+        BrokenConfiguration(
+            name: "the push receiver with PostgreSQL",
+            yaml: """
+                database: postgres://archiver@127.0.0.1:5432/logs
+                workers:
+                  spool_directory: ./spool
+                ingest:
+                  listen: 127.0.0.1:0
+                  endpoints:
+                    - path: /logs/www.example.com
+                      domain: www.example.com
+                      headers: { X-Api-Key: a-long-random-value-for-the-test }
+
+                """,
+            problem: "ingest (the push receiver) is not supported with a PostgreSQL database yet: its spool lives in SQLite tables; "
+                + "run the receiver with a SQLite database"),
+        BrokenConfiguration(
+            name: "a password file with a SQLite database", yaml: "database_password_file: ./pgpassword\n",
+            problem: "database_password_file goes with a postgres:// database, not a SQLite file"),
     ]
 }

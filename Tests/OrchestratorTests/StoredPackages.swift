@@ -5,7 +5,7 @@ import Store
 
 /// Checks what the service stored against what the simulator serves.
 struct StoredPackages {
-    let store: SQLiteJobStore
+    let store: any JobStore
     let simulator: CDNSimulator
     let bucket: URL
 

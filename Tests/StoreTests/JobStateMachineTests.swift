@@ -3,24 +3,25 @@ import JobModel
 @testable import Store
 import Testing
 
+/// The state machine's behaviour, the same on every store.
 @Suite("Job state machine")
 struct JobStateMachineTests {
     let source = "tencent-cdn"
 
-    private func planned(_ temporary: TemporaryStore, domains: [String] = ["a.example"], hours: Int = 1, now: Date = hour(10)) async throws {
+    private func planned(_ temporary: StoreUnderTest, domains: [String] = ["a.example"], hours: Int = 1, now: Date = hour(10)) async throws {
         try await temporary.store.setActiveDomains(domains, source: source, now: now)
         try await temporary.store.plan(
             domains.map { DomainPlan(source: source, domain: $0, firstHour: hour(0), endHour: hour(hours)) }, now: now)
     }
 
-    private func state(of id: Int64, in temporary: TemporaryStore) async throws -> JobSummary {
+    private func state(of id: Int64, in temporary: StoreUnderTest) async throws -> JobSummary {
         let all = try await temporary.store.jobs(matching: JobFilter(), limit: 10_000)
         return try #require(all.first { $0.id == id })
     }
 
-    @Test("planning is idempotent and advances the watermark")
-    func planningIsIdempotent() async throws {
-        let temporary = try TemporaryStore()
+    @Test("planning is idempotent and advances the watermark", arguments: StoreKind.allCases)
+    func planningIsIdempotent(kind: StoreKind) async throws {
+        let temporary = try await StoreUnderTest(kind)
         try await planned(temporary, hours: 24)
         let again = try await temporary.store.plan([DomainPlan(source: source, domain: "a.example", firstHour: hour(0), endHour: hour(24))], now: hour(30))
         #expect(again == 0)
@@ -30,9 +31,9 @@ struct JobStateMachineTests {
         #expect(status.totals == StateCounts(pending: 24))
     }
 
-    @Test("a lease moves a window to running with owner, token, expiry and one attempt")
-    func leaseTakesPendingToRunning() async throws {
-        let temporary = try TemporaryStore()
+    @Test("a lease moves a window to running with owner, token, expiry and one attempt", arguments: StoreKind.allCases)
+    func leaseTakesPendingToRunning(kind: StoreKind) async throws {
+        let temporary = try await StoreUnderTest(kind)
         try await planned(temporary)
         let leased = try await temporary.store.claimDueJobs(owner: "w1", limit: 10, leaseDuration: 120, now: hour(10))
         #expect(leased.count == 1)
@@ -42,9 +43,9 @@ struct JobStateMachineTests {
         #expect(try await temporary.store.claimDueJobs(owner: "w2", limit: 10, leaseDuration: 120, now: hour(10)).isEmpty)
     }
 
-    @Test("complete records the files and frees the lease")
-    func completeRecordsFiles() async throws {
-        let temporary = try TemporaryStore()
+    @Test("complete records the files and frees the lease", arguments: StoreKind.allCases)
+    func completeRecordsFiles(kind: StoreKind) async throws {
+        let temporary = try await StoreUnderTest(kind)
         try await planned(temporary)
         let job = try #require(try await temporary.store.claimDueJobs(owner: "w1", limit: 1, leaseDuration: 120, now: hour(10)).first)
         let file = FileRecord(area: "mainland", name: "x.gz", size: 10, crc64: UInt64.max, md5: "m", sha256: "s", objectKey: "k", skipped: false)
@@ -55,9 +56,9 @@ struct JobStateMachineTests {
         #expect(try await temporary.store.files(ofJob: job.id) == [file])
     }
 
-    @Test("a stale lease token is rejected by every transition")
-    func staleTokenRejected() async throws {
-        let temporary = try TemporaryStore()
+    @Test("a stale lease token is rejected by every transition", arguments: StoreKind.allCases)
+    func staleTokenRejected(kind: StoreKind) async throws {
+        let temporary = try await StoreUnderTest(kind)
         try await planned(temporary)
         var job = try #require(try await temporary.store.claimDueJobs(owner: "w1", limit: 1, leaseDuration: 120, now: hour(10)).first)
         job.leaseToken = "not-the-token"
@@ -69,9 +70,9 @@ struct JobStateMachineTests {
         #expect(try await state(of: job.id, in: temporary).state == .running)
     }
 
-    @Test("an expired lease is rescued to pending, and the old holder can no longer complete")
-    func expiredLeaseRescued() async throws {
-        let temporary = try TemporaryStore()
+    @Test("an expired lease is rescued to pending, and the old holder can no longer complete", arguments: StoreKind.allCases)
+    func expiredLeaseRescued(kind: StoreKind) async throws {
+        let temporary = try await StoreUnderTest(kind)
         try await planned(temporary)
         let first = try #require(try await temporary.store.claimDueJobs(owner: "w1", limit: 1, leaseDuration: 120, now: hour(10)).first)
         #expect(try await temporary.store.reapExpiredLeases(maxAttempts: 8, now: hour(10).addingTimeInterval(60)) == 0)
@@ -86,9 +87,9 @@ struct JobStateMachineTests {
         #expect(try await temporary.store.complete(second, files: [], final: false, now: hour(11)))
     }
 
-    @Test("an expired lease that used the last attempt fails the window")
-    func expiredLeaseAtMaxAttemptsFails() async throws {
-        let temporary = try TemporaryStore()
+    @Test("an expired lease that used the last attempt fails the window", arguments: StoreKind.allCases)
+    func expiredLeaseAtMaxAttemptsFails(kind: StoreKind) async throws {
+        let temporary = try await StoreUnderTest(kind)
         try await planned(temporary)
         var now = hour(10)
         for _ in 1...3 {
@@ -101,9 +102,9 @@ struct JobStateMachineTests {
         #expect(status.recentFailures.first?.error.code == "lease.expired")
     }
 
-    @Test("a heartbeat extends the lease past the reaper")
-    func heartbeatExtendsLease() async throws {
-        let temporary = try TemporaryStore()
+    @Test("a heartbeat extends the lease past the reaper", arguments: StoreKind.allCases)
+    func heartbeatExtendsLease(kind: StoreKind) async throws {
+        let temporary = try await StoreUnderTest(kind)
         try await planned(temporary)
         let job = try #require(try await temporary.store.claimDueJobs(owner: "w1", limit: 1, leaseDuration: 120, now: hour(10)).first)
         #expect(try await temporary.store.heartbeat(job, until: hour(10).addingTimeInterval(300), now: hour(10).addingTimeInterval(100)))
@@ -111,9 +112,9 @@ struct JobStateMachineTests {
         #expect(try await temporary.store.complete(job, files: [], final: false, now: hour(10).addingTimeInterval(250)))
     }
 
-    @Test("reschedule waits until run_at; an unpublished hour does not use an attempt")
-    func rescheduleHonoursRunAtAndAttempts() async throws {
-        let temporary = try TemporaryStore()
+    @Test("reschedule waits until run_at; an unpublished hour does not use an attempt", arguments: StoreKind.allCases)
+    func rescheduleHonoursRunAtAndAttempts(kind: StoreKind) async throws {
+        let temporary = try await StoreUnderTest(kind)
         try await planned(temporary)
         let error = JobError(code: "source.not_published", message: "later")
         let job = try #require(try await temporary.store.claimDueJobs(owner: "w", limit: 1, leaseDuration: 120, now: hour(10)).first)
@@ -126,9 +127,9 @@ struct JobStateMachineTests {
         #expect(try await state(of: job.id, in: temporary).attempts == 1)
     }
 
-    @Test("fail keeps the error; retry --failed requeues matching windows with attempts reset")
-    func failAndRequeue() async throws {
-        let temporary = try TemporaryStore()
+    @Test("fail keeps the error; retry --failed requeues matching windows with attempts reset", arguments: StoreKind.allCases)
+    func failAndRequeue(kind: StoreKind) async throws {
+        let temporary = try await StoreUnderTest(kind)
         try await planned(temporary, domains: ["a.example", "b.example"], hours: 3)
         let leased = try await temporary.store.claimDueJobs(owner: "w", limit: 10, leaseDuration: 120, now: hour(10))
         #expect(leased.count == 6)
@@ -145,9 +146,9 @@ struct JobStateMachineTests {
         #expect(try await temporary.store.requeueFailed(matching: JobFilter(), now: hour(11)) == 4)
     }
 
-    @Test("releasing a dead owner's leases hands its windows back at once")
-    func releaseLeasesOfOwner() async throws {
-        let temporary = try TemporaryStore()
+    @Test("releasing a dead owner's leases hands its windows back at once", arguments: StoreKind.allCases)
+    func releaseLeasesOfOwner(kind: StoreKind) async throws {
+        let temporary = try await StoreUnderTest(kind)
         try await planned(temporary, hours: 4)
         _ = try await temporary.store.claimDueJobs(owner: "dead", limit: 2, leaseDuration: 120, now: hour(10))
         _ = try await temporary.store.claimDueJobs(owner: "alive", limit: 1, leaseDuration: 120, now: hour(10))
@@ -156,9 +157,9 @@ struct JobStateMachineTests {
         #expect(try await temporary.store.status(recentFailureLimit: 1).totals == StateCounts(pending: 3, running: 1))
     }
 
-    @Test("leasing is fair across domains: a week of catch-up does not starve another domain's hour")
-    func leasingIsFairAcrossDomains() async throws {
-        let temporary = try TemporaryStore()
+    @Test("leasing is fair across domains: a week of catch-up does not starve another domain's hour", arguments: StoreKind.allCases)
+    func leasingIsFairAcrossDomains(kind: StoreKind) async throws {
+        let temporary = try await StoreUnderTest(kind)
         let store = temporary.store
         try await store.setActiveDomains(["big.example", "small.example"], source: source, now: hour(0))
         try await store.plan([DomainPlan(source: source, domain: "big.example", firstHour: hour(0), endHour: hour(168))], now: hour(170))
@@ -171,9 +172,9 @@ struct JobStateMachineTests {
         #expect(bigHours.first == hour(0))
     }
 
-    @Test("counts in status match the rows after every kind of transition")
-    func countsStayConsistent() async throws {
-        let temporary = try TemporaryStore()
+    @Test("counts in status match the rows after every kind of transition", arguments: StoreKind.allCases)
+    func countsStayConsistent(kind: StoreKind) async throws {
+        let temporary = try await StoreUnderTest(kind)
         try await planned(temporary, domains: ["a.example", "b.example"], hours: 5)
         let leased = try await temporary.store.claimDueJobs(owner: "w", limit: 6, leaseDuration: 10, now: hour(10))
         _ = try await temporary.store.complete(leased[0], files: [], final: false, now: hour(10))
@@ -188,9 +189,9 @@ struct JobStateMachineTests {
         #expect(status.domains.map(\.counts.total).reduce(0, +) == 10)
     }
 
-    @Test("settled done windows go back for one reconcile pass, then are final with replacements counted")
-    func reconcilePass() async throws {
-        let temporary = try TemporaryStore()
+    @Test("settled done windows go back for one reconcile pass, then are final with replacements counted", arguments: StoreKind.allCases)
+    func reconcilePass(kind: StoreKind) async throws {
+        let temporary = try await StoreUnderTest(kind)
         let store = temporary.store
         try await planned(temporary, hours: 3)
         let file = FileRecord(area: "mainland", name: "x.gz", size: 10, crc64: 1, md5: "m", sha256: "s", objectKey: "k", skipped: false)
@@ -213,9 +214,9 @@ struct JobStateMachineTests {
         #expect(try await store.beginReconcilePasses(hoursBefore: hour(2), now: hour(31)) == 0)
     }
 
-    @Test("a reconcile pass queues behind the work already waiting instead of jumping ahead of it")
-    func reconcilePassesQueueFairly() async throws {
-        let temporary = try TemporaryStore()
+    @Test("a reconcile pass queues behind the work already waiting instead of jumping ahead of it", arguments: StoreKind.allCases)
+    func reconcilePassesQueueFairly(kind: StoreKind) async throws {
+        let temporary = try await StoreUnderTest(kind)
         let store = temporary.store
         try await store.setActiveDomains(["old.example", "now.example"], source: source, now: hour(2))
         try await store.plan([DomainPlan(source: source, domain: "old.example", firstHour: hour(0), endHour: hour(1))], now: hour(2))
@@ -230,9 +231,9 @@ struct JobStateMachineTests {
         #expect(rest.contains { $0.window.domain == "old.example" && $0.pass == .reconcile })
     }
 
-    @Test("a pass that stores no file leaves no file rows of an earlier pass behind")
-    func emptyPassClearsTheFiles() async throws {
-        let temporary = try TemporaryStore()
+    @Test("a pass that stores no file leaves no file rows of an earlier pass behind", arguments: StoreKind.allCases)
+    func emptyPassClearsTheFiles(kind: StoreKind) async throws {
+        let temporary = try await StoreUnderTest(kind)
         let store = temporary.store
         try await planned(temporary)
         let file = FileRecord(area: "mainland", name: "x.gz", size: 10, crc64: 1, md5: "m", sha256: "s", objectKey: "k", skipped: false)

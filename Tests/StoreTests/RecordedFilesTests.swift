@@ -14,9 +14,9 @@ struct RecordedFilesTests {
             skipped: !downloaded, etag: etag, downloaded: downloaded)
     }
 
-    @Test("a window's records of its last completed pass, with their ETags, are found by the window")
-    func recordsFoundByWindow() async throws {
-        let temporary = try TemporaryStore()
+    @Test("a window's records of its last completed pass, with their ETags, are found by the window", arguments: StoreKind.allCases)
+    func recordsFoundByWindow(kind: StoreKind) async throws {
+        let temporary = try await StoreUnderTest(kind)
         let store = temporary.store
         try await store.setActiveDomains(["a.example", "b.example"], source: source, now: hour(10))
         try await store.plan(
@@ -32,9 +32,9 @@ struct RecordedFilesTests {
         #expect(try await store.recordedFiles(of: Window(source: source, domain: "a.example", hour: hour(1))).isEmpty)
     }
 
-    @Test("packages not downloaded are counted as downloads avoided, per kind of pass and per domain")
-    func downloadsAvoidedCounted() async throws {
-        let temporary = try TemporaryStore()
+    @Test("packages not downloaded are counted as downloads avoided, per kind of pass and per domain", arguments: StoreKind.allCases)
+    func downloadsAvoidedCounted(kind: StoreKind) async throws {
+        let temporary = try await StoreUnderTest(kind)
         let store = temporary.store
         try await store.setActiveDomains(["a.example"], source: source, now: hour(10))
         try await store.plan([DomainPlan(source: source, domain: "a.example", firstHour: hour(0), endHour: hour(1))], now: hour(10))

@@ -19,7 +19,7 @@ struct JobsShowCommand: AsyncParsableCommand {
 
     func run() async throws {
         let store = try await storeOptions.openStore(fallingBackToDemo: true)
-        defer { try? store.close() }
+        defer { store.closeStore() }
         guard let job = try await store.job(id: id) else {
             throw JobNotFound(description: "no window with id \(id) in \(store.path) (`orchestrator jobs` lists them)")
         }

@@ -15,7 +15,7 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let store = try await storeOptions.openStore(schema: .migrate)
-        defer { try? store.close() }
+        defer { store.closeStore() }
         if store.appliedMigrations.isEmpty {
             print("\(store.path) is current; nothing to migrate")
         } else {

@@ -34,7 +34,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let store = try await storeOptions.openStore(fallingBackToDemo: true)
-        defer { try? store.close() }
+        defer { store.closeStore() }
         if watch {
             try await watchStatus(store)
             return
@@ -50,7 +50,7 @@ struct StatusCommand: AsyncParsableCommand {
     }
 
     /// Runs `StatusWatch` in a ServiceGroup, so SIGINT and SIGTERM end it cleanly (exit 0).
-    private func watchStatus(_ store: SQLiteJobStore) async throws {
+    private func watchStatus(_ store: any OperatedStore) async throws {
         let logger = Logger(label: "status", factory: { _ in SwiftLogNoOpLogHandler() })
         let watch = StatusWatch(
             store: store, interval: .seconds(interval ?? 2), json: json, recentFailureLimit: failures,

@@ -2,6 +2,7 @@ import Configuration
 import Foundation
 import Ingest
 import Jobs
+import PostgresStore
 import SystemPackage
 import Yams
 
@@ -65,6 +66,7 @@ enum ConfigurationLoader {
         configuration.ingest = readIngest(
             ConfigValues(reader: reader, problems: problems, keysRead: keysRead), endpoints: endpointsNode, environment: environment, base: base)
         configuration.database = resolve(configuration.database, against: base)
+        configuration.databasePasswordFile = resolve(configuration.databasePasswordFile, against: base)
         configuration.sink.directory = resolve(configuration.sink.directory, against: base)
         if !configuration.workers.spoolDirectory.isEmpty {
             configuration.workers.spoolDirectory = resolve(configuration.workers.spoolDirectory, against: base)
@@ -102,12 +104,22 @@ enum ConfigurationLoader {
     /// Only the database path of the file at `path`: what `status`, `jobs` and `retry` need, so they work
     /// even where the service's secrets are not in the environment.
     static func loadDatabasePath(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> String {
+        try await loadDatabase(path: path, environment: environment).database
+    }
+
+    /// The database of the file at `path` and its `database_password_file` (nil when unset), both
+    /// resolved against the file's directory.
+    static func loadDatabase(
+        path: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) async throws -> (database: String, passwordFile: String?) {
         let (_, reader, _) = try await open(path: path, environment: environment)
         let problems = ConfigurationProblems()
-        let database = ConfigValues(reader: reader, problems: problems, keysRead: KeysRead())
-            .string("database", default: OrchestratorConfiguration().database)
+        let values = ConfigValues(reader: reader, problems: problems, keysRead: KeysRead())
+        let database = values.string("database", default: OrchestratorConfiguration().database)
+        let passwordFile = values.string("database_password_file", default: "")
         try problems.throwIfAny()
-        return resolve(database, against: URL(fileURLWithPath: path).deletingLastPathComponent().path)
+        let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        return (resolve(database, against: base), passwordFile.isEmpty ? nil : resolve(passwordFile, against: base))
     }
 
     /// The file's keys (its syntax checked by Yams, whose errors quote no line of it), a reader over the
@@ -158,6 +170,7 @@ enum ConfigurationLoader {
     private static func read(_ values: ConfigValues, environment: [String: String]) -> OrchestratorConfiguration {
         var configuration = OrchestratorConfiguration()
         configuration.database = values.string("database", default: configuration.database)
+        configuration.databasePasswordFile = values.string("database_password_file", default: configuration.databasePasswordFile)
         configuration.logLevel = values.string("log.level", default: configuration.logLevel)
         let format = values.string("log.format", default: configuration.logFormat.rawValue)
         if let known = LogFormat(rawValue: format) { configuration.logFormat = known } else { values.problems.add("log.format must be one of text, logfmt, json") }
@@ -244,6 +257,7 @@ enum ConfigurationLoader {
             require(range.contains(value), "\(key) must be between \(range.lowerBound) and \(range.upperBound)\(note) (got \(value))")
         }
         require(!configuration.database.isEmpty, "database must name a file")
+        validateDatabase(configuration, into: problems)
         requireHTTPURL("cdn.endpoint", configuration.cdn.endpoint, example: "https://cdn.tencentcloudapi.com", into: problems)
         if configuration.pullEnabled {
             require(!configuration.cdn.secretID.isEmpty, "cdn.secret_id is not set (set it, or TENCENTCLOUD_SECRET_ID in the environment)")
@@ -323,8 +337,33 @@ enum ConfigurationLoader {
         return text[..<schemeEnd.upperBound] + "…@" + text[text.index(after: at)...]
     }
 
+    /// A PostgreSQL `database`: a well-formed URL without a password, an explicit spool directory (there
+    /// is no database file to put it beside), and no push receiver (its spool lives in SQLite tables).
+    static func validateDatabase(_ configuration: OrchestratorConfiguration, into problems: ConfigurationProblems) {
+        guard configuration.usesPostgres else {
+            problems.require(
+                configuration.databasePasswordFile.isEmpty, "database_password_file goes with a postgres:// database, not a SQLite file")
+            return
+        }
+        do {
+            _ = try PostgresLocation(configuration.database)
+        } catch {
+            problems.add("\(error)")
+        }
+        problems.require(
+            !configuration.workers.spoolDirectory.isEmpty,
+            "workers.spool_directory must be set with a PostgreSQL database (each host needs a local spool directory of its own)")
+        problems.require(
+            configuration.ingest == nil,
+            "ingest (the push receiver) is not supported with a PostgreSQL database yet: its spool lives in SQLite tables; "
+                + "run the receiver with a SQLite database")
+        if !configuration.databasePasswordFile.isEmpty, !FileManager.default.isReadableFile(atPath: configuration.databasePasswordFile) {
+            problems.add("database_password_file \(configuration.databasePasswordFile) cannot be read")
+        }
+    }
+
     static func resolve(_ path: String, against base: String) -> String {
-        guard !path.isEmpty, !path.hasPrefix("/") else { return path }
+        guard !path.isEmpty, !path.hasPrefix("/"), !PostgresLocation.isPostgresURL(path) else { return path }
         return URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: base, isDirectory: true)).standardizedFileURL.path
     }
 }

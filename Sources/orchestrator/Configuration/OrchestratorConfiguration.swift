@@ -1,7 +1,8 @@
 import Core
-import Ingest
 import Foundation
+import Ingest
 import Jobs
+import PostgresStore
 import Scheduler
 import TencentCloud
 
@@ -131,8 +132,15 @@ struct OrchestratorConfiguration: Sendable, CustomStringConvertible {
         var partConcurrency = ObjectStoreSink.defaultPartConcurrency
     }
 
-    /// `database`: the SQLite file.
+    /// `database`: the SQLite file, or `postgres://user@host:port/database` for a PostgreSQL database
+    /// several hosts share.
     var database = "./orchestrator.sqlite"
+    /// `database_password_file`: a file whose first line is the PostgreSQL password; empty means
+    /// `PGPASSWORD` from the environment (or no password).
+    var databasePasswordFile = ""
+
+    /// Whether `database` names a PostgreSQL database.
+    var usesPostgres: Bool { PostgresLocation.isPostgresURL(database) }
     /// `cdn.*`.
     var cdn = CDN()
     /// `schedule.*`.
