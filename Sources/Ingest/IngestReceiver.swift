@@ -13,6 +13,14 @@ public struct IngestReply: Sendable, Equatable {
     public var body: String
     /// `Retry-After` seconds, on a 503.
     public var retryAfter: Int?
+    /// Lines this request stored (on a 200 that was not a repeat).
+    public var acceptedLines = 0
+    /// Bytes of NDJSON this request stored.
+    public var acceptedBytes = 0
+    /// Lines this request had quarantined.
+    public var quarantinedLines = 0
+    /// The body was acknowledged again as a sender's retry, storing nothing.
+    public var repeated = false
 
     /// Creates a reply.
     public init(status: Int, body: String, retryAfter: Int? = nil) {
@@ -96,17 +104,31 @@ public final class IngestReceiver: Sendable {
             return .error(400, filed.quarantined.isEmpty ? "no log line in the body" : "no valid log line in the body")
         }
         let digest = Array(SHA256.hash(data: body))
-        let append = SpoolAppend(bodyDigest: digest, chunks: filed.chunks, quarantined: filed.quarantined)
+        // Compressed here, on the request's own task, so concurrent requests compress in parallel and the
+        // shared commit only writes and fsyncs.
+        let chunks = filed.chunks.map { chunk in
+            SpoolChunk(
+                domain: chunk.domain, hour: chunk.hour, lineCount: chunk.lineCount, byteCount: chunk.lines.count,
+                data: GzipMember.compress(chunk.lines))
+        }
+        let append = SpoolAppend(bodyDigest: digest, chunks: chunks, quarantined: filed.quarantined)
         let now = clock.now
         do {
             switch try await spool.append(
-                append, quotaBytes: configuration.spoolQuotaBytes, repeatedSince: now.addingTimeInterval(-configuration.repeatWindow), now: now)
+                append, limits: SpoolLimits(quotaBytes: configuration.spoolQuotaBytes, maxPartBytes: configuration.maxPartBytes),
+                repeatedSince: now.addingTimeInterval(-configuration.repeatWindow), now: now)
             {
             case .stored:
-                return IngestReply(status: 200, body: "{\"accepted\":\(filed.acceptedLines),\"quarantined\":\(filed.quarantined.count)}")
+                var reply = IngestReply(status: 200, body: "{\"accepted\":\(filed.acceptedLines),\"quarantined\":\(filed.quarantined.count)}")
+                reply.acceptedLines = filed.acceptedLines
+                reply.acceptedBytes = filed.chunks.reduce(0) { $0 + $1.lines.count }
+                reply.quarantinedLines = filed.quarantined.count
+                return reply
             case .repeated:
                 logger.debug("body repeated; acknowledged without storing", metadata: ["ingest.path": "\(endpoint.path)"])
-                return IngestReply(status: 200, body: "{\"accepted\":0,\"repeated\":true}")
+                var reply = IngestReply(status: 200, body: "{\"accepted\":0,\"repeated\":true}")
+                reply.repeated = true
+                return reply
             case .overQuota:
                 logger.warning("spool quota reached; refusing", metadata: ["ingest.quota_bytes": "\(configuration.spoolQuotaBytes)"])
                 return .error(503, "spool full", retryAfter: configuration.retryAfterSeconds)

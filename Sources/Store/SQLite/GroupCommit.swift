@@ -12,7 +12,9 @@ import Synchronization
 ///
 /// With `durable`, each batch's commit is fsync'd (`PRAGMA synchronous = FULL` for that transaction
 /// only): what the push receiver acknowledges must survive a power loss, while the job queue's own
-/// changes keep the cheaper `NORMAL`.
+/// changes keep the cheaper `NORMAL`. `beforeCommit` runs inside each transaction, after its changes and
+/// before the commit: the push spool fsyncs the part files the batch wrote there, so the index never
+/// commits ahead of the data it points to; when it throws, the transaction rolls back.
 final class GroupCommit<Result: Sendable>: Sendable {
     private struct Change: Sendable {
         let apply: @Sendable (Database) throws -> Result
@@ -26,12 +28,14 @@ final class GroupCommit<Result: Sendable>: Sendable {
 
     private let writer: DatabasePool
     private let durable: Bool
+    private let beforeCommit: @Sendable () throws -> Void
     private let queue = Mutex(Queue())
 
     /// Creates a group commit over `writer`; `durable` fsyncs every commit.
-    init(writer: DatabasePool, durable: Bool = false) {
+    init(writer: DatabasePool, durable: Bool = false, beforeCommit: @escaping @Sendable () throws -> Void = {}) {
         self.writer = writer
         self.durable = durable
+        self.beforeCommit = beforeCommit
     }
 
     /// How many changes wait for the next batch (for tests that shape batches).
@@ -83,13 +87,21 @@ final class GroupCommit<Result: Sendable>: Sendable {
     /// One transaction, fsync'd at commit when `durable`. The pool's single writer connection runs one
     /// write at a time, so the pragma holds for exactly this transaction.
     private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        guard durable else { return try await writer.write(body) }
+        let beforeCommit = self.beforeCommit
+        guard durable else {
+            return try await writer.write { db in
+                let result = try body(db)
+                try beforeCommit()
+                return result
+            }
+        }
         return try await writer.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
             defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
             var result: T?
             try db.inTransaction(.immediate) {
                 result = try body(db)
+                try beforeCommit()
                 return .commit
             }
             return result!

@@ -19,6 +19,7 @@ enum Migrations {
         ("0004_dependency_health", String(decoding: PackageResources._004_dependency_health_sql, as: UTF8.self)),
         ("0005_stored_etags", String(decoding: PackageResources._005_stored_etags_sql, as: UTF8.self)),
         ("0006_stream_spool", String(decoding: PackageResources._006_stream_spool_sql, as: UTF8.self)),
+        ("0008_stream_part_files", String(decoding: PackageResources._008_stream_part_files_sql, as: UTF8.self)),
     ].sorted { $0.0 < $1.0 }
 
     /// The identifiers of the embedded migrations, for checks.
