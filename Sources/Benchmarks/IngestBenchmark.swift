@@ -12,7 +12,7 @@ import TestSupport
 
 /// `orchestrator-bench ingest`: the push receiver under load from sender-like clients.
 ///
-/// Senders POST 512 KiB batches of realistic ~660-byte lines (JSON_Array and JSON_Newline alternately,
+/// Senders POST 512 KiB batches of realistic ~590-byte lines (JSON_Array and JSON_Newline alternately,
 /// optionally gzip), each body unique, retrying on non-2xx. Three phases on the same in-process
 /// server and HTTP stack: a route that reads and discards bodies (the ceiling), the durable receiver
 /// at full speed, and the durable receiver paced at half the rate it reached (acknowledgement latency).
@@ -239,7 +239,7 @@ struct BodyFactory: Sendable {
         return Body(payload: head + tail, logBytes: head.count + tail.count, lineCount: lines.count)
     }
 
-    /// A line in the sender's shape (`SenderLog`, shared with the tests), about 660 bytes, varied by
+    /// A line in the sender's shape (`SenderLog`, shared with the tests), about 590 bytes, varied by
     /// `index`; `sequence` makes the first line of each body unique.
     static func line(_ index: Int, sequence: Int = 0) -> String {
         let second = index % 3600

@@ -1,6 +1,10 @@
 import Foundation
 import JobModel
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The accepted lines of one body for one domain and event hour, as NDJSON.
 struct FiledChunk {
     /// The stream domain.
@@ -33,16 +37,19 @@ struct BatchFiler {
 
     /// Files `body`.
     func file(_ body: [UInt8]) -> FiledBatch {
-        var builder = Builder(endpoint: endpoint, eventTime: EventTime(timeZone: timeZone), capacity: body.count + 64)
-        body.withUnsafeBufferPointer { bytes in
-            var start = 0
-            while start < bytes.count, JSONLineScanner.isSpace(bytes[start]) { start += 1 }
-            guard start < bytes.count else { return }
-            if bytes[start] == UInt8(ascii: "[") {
-                fileArray(bytes, from: start + 1, into: &builder)
-            } else {
-                fileLines(bytes, into: &builder)
-            }
+        body.withUnsafeBufferPointer { file($0) }
+    }
+
+    /// Files the body in `bytes`.
+    func file(_ bytes: UnsafeBufferPointer<UInt8>) -> FiledBatch {
+        var builder = Builder(endpoint: endpoint, eventTime: EventTime(timeZone: timeZone), capacity: bytes.count + 64)
+        var start = 0
+        while start < bytes.count, JSONLineScanner.isSpace(bytes[start]) { start += 1 }
+        guard start < bytes.count else { return builder.batch() }
+        if bytes[start] == UInt8(ascii: "[") {
+            fileArray(bytes, from: start + 1, into: &builder)
+        } else {
+            fileLines(bytes, into: &builder)
         }
         return builder.batch()
     }
@@ -51,8 +58,8 @@ struct BatchFiler {
     private func fileLines(_ bytes: UnsafeBufferPointer<UInt8>, into builder: inout Builder) {
         var lineStart = 0
         while lineStart < bytes.count {
-            var lineEnd = lineStart
-            while lineEnd < bytes.count, bytes[lineEnd] != 0x0A { lineEnd += 1 }
+            let base = UnsafeRawPointer(bytes.baseAddress!)
+            let lineEnd = memchr(base + lineStart, 0x0A, bytes.count - lineStart).map { base.distance(to: UnsafeRawPointer($0)) } ?? bytes.count
             var first = lineStart
             var last = lineEnd
             while first < last, JSONLineScanner.isSpace(bytes[first]) { first += 1 }

@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import JobModel
 import Logging
+import NIOCore
 import Synchronization
 
 /// The answer to one POST.
@@ -84,26 +85,21 @@ public final class IngestReceiver: Sendable {
 
     /// Files and stores one request body (as sent); `gzip` when its `Content-Encoding` says so.
     public func accept(body sent: [UInt8], gzip: Bool, endpoint: IngestEndpoint) async -> IngestReply {
-        let body: [UInt8]
-        if gzip {
-            do {
-                body = try GzipInflater.inflate(sent, limit: configuration.maxDecompressedBytes)
-            } catch .tooLarge {
-                return .error(413, "decompressed body larger than \(configuration.maxDecompressedBytes) bytes")
-            } catch {
-                return .error(400, "body is not valid gzip")
-            }
-        } else {
-            guard sent.count <= configuration.maxDecompressedBytes else {
-                return .error(413, "body larger than \(configuration.maxDecompressedBytes) bytes")
-            }
-            body = sent
-        }
+        await accept(body: ByteBuffer(bytes: sent), gzip: gzip, endpoint: endpoint)
+    }
+
+    /// The lines of a body, filed and compressed, with its digest: everything before the append.
+    private struct Prepared {
+        var filed: FiledBatch
+        var append: SpoolAppend
+    }
+
+    /// Files, digests and compresses the decompressed `body`, reading it in place.
+    private func prepare(_ body: UnsafeBufferPointer<UInt8>, endpoint: IngestEndpoint) -> Prepared {
         let filed = BatchFiler(endpoint: endpoint, timeZone: configuration.timeZone).file(body)
-        guard filed.acceptedLines > 0 else {
-            return .error(400, filed.quarantined.isEmpty ? "no log line in the body" : "no valid log line in the body")
-        }
-        let digest = Array(SHA256.hash(data: body))
+        var hasher = SHA256()
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(body))
+        let digest = Array(hasher.finalize())
         // Compressed here, on the request's own task, so concurrent requests compress in parallel and the
         // shared commit only writes and fsyncs.
         let chunks = filed.chunks.map { chunk in
@@ -111,7 +107,34 @@ public final class IngestReceiver: Sendable {
                 domain: chunk.domain, hour: chunk.hour, lineCount: chunk.lineCount, byteCount: chunk.lines.count,
                 data: GzipMember.compress(chunk.lines))
         }
-        let append = SpoolAppend(bodyDigest: digest, chunks: chunks, quarantined: filed.quarantined)
+        return Prepared(filed: filed, append: SpoolAppend(bodyDigest: digest, chunks: chunks, quarantined: filed.quarantined))
+    }
+
+    /// Files and stores one request body (as sent, read in place unless it must be inflated); `gzip`
+    /// when its `Content-Encoding` says so.
+    public func accept(body sent: ByteBuffer, gzip: Bool, endpoint: IngestEndpoint) async -> IngestReply {
+        let prepared: Prepared
+        if gzip {
+            let body: [UInt8]
+            do {
+                body = try GzipInflater.inflate(Array(sent.readableBytesView), limit: configuration.maxDecompressedBytes)
+            } catch .tooLarge {
+                return .error(413, "decompressed body larger than \(configuration.maxDecompressedBytes) bytes")
+            } catch {
+                return .error(400, "body is not valid gzip")
+            }
+            prepared = body.withUnsafeBufferPointer { prepare($0, endpoint: endpoint) }
+        } else {
+            guard sent.readableBytes <= configuration.maxDecompressedBytes else {
+                return .error(413, "body larger than \(configuration.maxDecompressedBytes) bytes")
+            }
+            prepared = sent.withUnsafeReadableBytes { prepare($0.assumingMemoryBound(to: UInt8.self), endpoint: endpoint) }
+        }
+        let filed = prepared.filed
+        guard filed.acceptedLines > 0 else {
+            return .error(400, filed.quarantined.isEmpty ? "no log line in the body" : "no valid log line in the body")
+        }
+        let append = prepared.append
         let now = clock.now
         do {
             switch try await spool.append(

@@ -12,7 +12,7 @@ final class HeldConnection {
     let response: String
 
     init(port: Int, body: [UInt8], path: String = IngestTestBed.endpoint.path) throws {
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw POSIXError(.EIO) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -38,7 +38,10 @@ final class HeldConnection {
         var sent = 0
         while sent < request.count {
             let written = request[sent...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) }
-            guard written > 0 else { throw POSIXError(.EIO) }
+            guard written > 0 else {
+                Glibc.close(descriptor)
+                throw POSIXError(.EIO)
+            }
             sent += written
         }
         // The answer is small: its headers and a one-line JSON body that ends with `}`.
@@ -49,6 +52,7 @@ final class HeldConnection {
             guard count > 0 else { break }
             received += buffer[0..<count]
         }
+        self.descriptor = descriptor
         response = String(decoding: received, as: UTF8.self)
     }
 

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Log lines in the shape a CDN log-streaming sender posts (Lumen/CenturyLink field names, about 660
+/// Log lines in the shape a CDN log-streaming sender posts (Lumen/CenturyLink field names, about 590
 /// bytes), with the JSON escapes senders send (`\u0026`, `\u003c`, `\u2028`) kept as text: the one
 /// generator of the ingest tests, the crash test and `orchestrator-bench ingest`.
 public enum SenderLog {
