@@ -50,6 +50,7 @@ let package = Package(
                 .embedInCode("Migrations/0005_stored_etags.sql"),
                 .embedInCode("Migrations/0006_stream_spool.sql"),
                 .embedInCode("Migrations/0007_lean_jobs.sql"),
+                .embedInCode("Migrations/0008_stream_part_files.sql"),
             ]
         ),
         // The PostgreSQL implementation of `JobStore`, `UploadLedger` and `RecordedFileLookup`, with
@@ -120,12 +121,13 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "Core", "JobModel", "Jobs", "CZlib",
+                "Core", "JobModel", "Jobs", "CZlib", "CISAL",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -162,6 +164,8 @@ let package = Package(
             name: "Benchmarks",
             dependencies: [
                 "Scheduler", "Jobs", "JobModel", "Store", "PostgresStore", "TencentCloud", "ObjectStorage", "Core", "CDNSimulator", "Ingest", "CZlib",
+                // `SenderLog`: the benchmark posts the same lines as the ingest tests.
+                "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),

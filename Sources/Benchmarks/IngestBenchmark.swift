@@ -8,10 +8,11 @@ import NIOCore
 import ServiceLifecycle
 import Store
 import Synchronization
+import TestSupport
 
 /// `orchestrator-bench ingest`: the push receiver under load from sender-like clients.
 ///
-/// Senders POST 512 KiB batches of realistic ~660-byte lines (JSON_Array and JSON_Newline alternately,
+/// Senders POST 512 KiB batches of realistic ~590-byte lines (JSON_Array and JSON_Newline alternately,
 /// optionally gzip), each body unique, retrying on non-2xx. Three phases on the same in-process
 /// server and HTTP stack: a route that reads and discards bodies (the ceiling), the durable receiver
 /// at full speed, and the durable receiver paced at half the rate it reached (acknowledgement latency).
@@ -47,6 +48,7 @@ enum IngestBenchmark {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try SQLiteJobStore(path: directory + "/orchestrator.sqlite")
+        let spool = try SQLiteStreamSpool(store: store, directory: directory + "/stream", encode: GzipMember.compress)
         var configuration = IngestConfiguration()
         configuration.port = 0
         configuration.spoolQuotaBytes = 1 << 40
@@ -54,7 +56,7 @@ enum IngestBenchmark {
         configuration.endpoints = [IngestEndpoint(path: "/logs/bench.example", domain: "bench.example", headers: ["X-Api-Key": "bench"])]
         var logger = Logger(label: "ingest-bench")
         logger.logLevel = .warning
-        let receiver = IngestReceiver(configuration: configuration, spool: store, clock: SystemWallClock(), logger: logger)
+        let receiver = IngestReceiver(configuration: configuration, spool: spool, clock: SystemWallClock(), logger: logger)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let server = IngestServer(configuration: configuration, receiver: receiver, logger: logger, discardPath: "/discard") { port in
             continuation.yield(port)
@@ -77,12 +79,17 @@ enum IngestBenchmark {
         let half = try await phase(
             url: "http://127.0.0.1:\(port)/logs/bench.example", options: options, bodies: bodies, client: client, pace: full.requestsPerSecond / 2)
         Progress.say("ingest: durable at half that rate: \(format(half.megabytesPerSecond)) MB/s, p50 \(format(half.p50)) ms, p99 \(format(half.p99)) ms")
-        let spool = try await store.spoolBytes()
-        Progress.say("ingest: spool holds \(spool) bytes")
+        let spoolBytes = try await store.spoolBytes()
+        let partFiles = try FileManager.default.contentsOfDirectory(atPath: directory + "/stream")
+        let fileBytes = try partFiles.reduce(Int64(0)) { total, name in
+            total + ((try FileManager.default.attributesOfItem(atPath: directory + "/stream/" + name)[.size] as? NSNumber)?.int64Value ?? 0)
+        }
+        Progress.say("ingest: spool holds \(spoolBytes) bytes of lines in \(fileBytes) bytes of part files")
 
         try await client.shutdown()
         await group.triggerGracefulShutdown()
         _ = try? await serverTask.value
+        spool.close()
         try store.close()
         let report: [String: Any] = [
             "benchmark": "ingest", "senders": options.senders, "gzip": options.gzip, "seconds_per_phase": options.seconds,
@@ -93,6 +100,7 @@ enum IngestBenchmark {
             "ceiling_mb_per_second": round2(ceiling.megabytesPerSecond),
             "ratio": round2(full.megabytesPerSecond / max(ceiling.megabytesPerSecond, 0.001)),
             "retried_requests": full.retries + half.retries,
+            "spool_line_bytes": spoolBytes, "spool_file_bytes": fileBytes,
         ]
         let json = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
         Progress.line(String(decoding: json, as: UTF8.self))
@@ -231,12 +239,14 @@ struct BodyFactory: Sendable {
         return Body(payload: head + tail, logBytes: head.count + tail.count, lineCount: lines.count)
     }
 
-    /// A line in the sender's shape, about 660 bytes.
+    /// A line in the sender's shape (`SenderLog`, shared with the tests), about 590 bytes, varied by
+    /// `index`; `sequence` makes the first line of each body unique.
     static func line(_ index: Int, sequence: Int = 0) -> String {
         let second = index % 3600
-        let time = String(format: "%02d:%02d:%02d:%03d", 10, second / 60, second % 60, index % 1000)
-        let id = String(format: "%012d", sequence)
-        return #"{"date":"2026-11-01","time":"\#(time)","cs-ip":"203.0.\#(index % 250).\#(index % 199)","cs-method":"get","cs-uri":"/assets/app-\#(index).js?v=\#(id)\u0026cache=\#(index % 7)","status":200,"sc-bytes":\#(10_000 + index * 37 % 50_000),"time-taken":0.0\#(index % 90 + 10),"cs(Referer)":"https://www.example.com/products/\#(index % 300)?q=a\u0026b","cs(User-Agent)":"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36","cs(Cookie)":"session=\#(index * 7919 % 1_000_003)","x-disid":4242,"x-headersize":\#(300 + index % 200),"cached":\#(index % 2),"cs(Range)":"-","x-tcwait":0.00\#(index % 9),"x-tdwait":0.01\#(index % 9),"x-tcpinfo_rtt":\#(1000 + index % 5000),"x-tcpinfo_rttvar":\#(200 + index % 900),"x-tcpinfo_snd_cwnd":\#(10 + index % 50),"x-tcpinfo_rcv_space":14600,"sc(Content-Type)":"application/javascript","cs-version":"HTTP/1.1"}"#
+        return SenderLog.line(
+            date: "2026-11-01", time: String(format: "%02d:%02d:%02d:%03d", 10, second / 60, second % 60, index % 1000),
+            uri: "/assets/app-\(index).js?v=\(String(format: "%012d", sequence))\\u0026cache=\(index % 7)",
+            clientIP: "203.0.\(index % 250).\(index % 199)", bytes: 10_000 + index * 37 % 50_000)
     }
 
     static func compress(_ bytes: [UInt8]) -> [UInt8] {

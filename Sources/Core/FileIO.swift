@@ -57,6 +57,45 @@ package enum FileIO {
         }
     }
 
+    /// Opens `path` for writing, creating it with `mode` when missing; says whether it was created (its
+    /// directory entry then needs `synchronizeDirectory` to be durable).
+    package static func openForWriting(_ path: String, mode: mode_t) throws(FileIOError) -> (descriptor: Int32, created: Bool) {
+        do throws(FileIOError) {
+            return (try createExclusive(path, mode: mode), true)
+        } catch where error.code == EEXIST {
+            return (try retrying("open", path) { open(path, O_WRONLY | O_CLOEXEC) }, false)
+        }
+    }
+
+    /// Writes all of `bytes` at `offset` (`pwrite`), looping over short writes; the file offset is unused.
+    package static func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64, path: String) throws(FileIOError) {
+        guard let base = bytes.baseAddress else { return }
+        var done = 0
+        while done < bytes.count {
+            let written = try retrying("write", path) { pwrite(descriptor, base + done, bytes.count - done, off_t(offset) + off_t(done)) }
+            done += written
+        }
+    }
+
+    /// Reads up to `buffer.count` bytes at `offset` (`pread`); 0 means end of file.
+    package static func readChunk(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64, path: String) throws(FileIOError) -> Int {
+        try retrying("read", path) { pread(descriptor, buffer.baseAddress, buffer.count, off_t(offset)) }
+    }
+
+    /// Flushes the file's data, and the metadata needed to read it back (its size), to the device.
+    package static func synchronizeData(_ descriptor: Int32, path: String) throws(FileIOError) {
+        #if canImport(Darwin)
+        _ = try retrying("fsync", path) { fsync(descriptor) }
+        #else
+        _ = try retrying("fdatasync", path) { fdatasync(descriptor) }
+        #endif
+    }
+
+    /// Cuts the file at `path` to `length` bytes.
+    package static func truncateFile(_ path: String, to length: Int64) throws(FileIOError) {
+        _ = try retrying("truncate", path) { truncate(path, off_t(length)) }
+    }
+
     /// Reads up to `buffer.count` bytes; 0 means end of file.
     package static func readChunk(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws(FileIOError) -> Int {
         try retrying("read", path) { read(descriptor, buffer.baseAddress, buffer.count) }

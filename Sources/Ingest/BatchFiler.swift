@@ -1,10 +1,26 @@
 import Foundation
 import JobModel
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The accepted lines of one body for one domain and event hour, as NDJSON.
+struct FiledChunk {
+    /// The stream domain.
+    var domain: String
+    /// The UTC start of the event hour.
+    var hour: Date
+    /// How many lines `lines` holds.
+    var lineCount: Int
+    /// Each line's original bytes and a newline.
+    var lines: [UInt8]
+}
+
 /// The lines of one decompressed body, filed by domain and event hour, and the lines set aside.
 struct FiledBatch {
     /// Accepted lines, one chunk per (domain, hour), in order of first appearance.
-    var chunks: [SpoolChunk] = []
+    var chunks: [FiledChunk] = []
     /// Lines that are not a JSON object or have no usable date, time or domain.
     var quarantined: [QuarantinedLine] = []
     /// Accepted lines in all.
@@ -21,16 +37,19 @@ struct BatchFiler {
 
     /// Files `body`.
     func file(_ body: [UInt8]) -> FiledBatch {
-        var builder = Builder(endpoint: endpoint, eventTime: EventTime(timeZone: timeZone))
-        body.withUnsafeBufferPointer { bytes in
-            var start = 0
-            while start < bytes.count, JSONLineScanner.isSpace(bytes[start]) { start += 1 }
-            guard start < bytes.count else { return }
-            if bytes[start] == UInt8(ascii: "[") {
-                fileArray(bytes, from: start + 1, into: &builder)
-            } else {
-                fileLines(bytes, into: &builder)
-            }
+        body.withUnsafeBufferPointer { file($0) }
+    }
+
+    /// Files the body in `bytes`.
+    func file(_ bytes: UnsafeBufferPointer<UInt8>) -> FiledBatch {
+        var builder = Builder(endpoint: endpoint, eventTime: EventTime(timeZone: timeZone), capacity: bytes.count + 64)
+        var start = 0
+        while start < bytes.count, JSONLineScanner.isSpace(bytes[start]) { start += 1 }
+        guard start < bytes.count else { return builder.batch() }
+        if bytes[start] == UInt8(ascii: "[") {
+            fileArray(bytes, from: start + 1, into: &builder)
+        } else {
+            fileLines(bytes, into: &builder)
         }
         return builder.batch()
     }
@@ -39,8 +58,8 @@ struct BatchFiler {
     private func fileLines(_ bytes: UnsafeBufferPointer<UInt8>, into builder: inout Builder) {
         var lineStart = 0
         while lineStart < bytes.count {
-            var lineEnd = lineStart
-            while lineEnd < bytes.count, bytes[lineEnd] != 0x0A { lineEnd += 1 }
+            let base = UnsafeRawPointer(bytes.baseAddress!)
+            let lineEnd = memchr(base + lineStart, 0x0A, bytes.count - lineStart).map { base.distance(to: UnsafeRawPointer($0)) } ?? bytes.count
             var first = lineStart
             var last = lineEnd
             while first < last, JSONLineScanner.isSpace(bytes[first]) { first += 1 }
@@ -100,22 +119,32 @@ struct BatchFiler {
         }
     }
 
-    /// Accumulates chunks per (domain, hour).
+    /// Accumulates chunks per (domain, hour). Allocation-free per line: the date and time are read in
+    /// place, and consecutive lines of the same domain and hour (the usual case) skip the lookup.
     private struct Builder {
         let endpoint: IngestEndpoint
         var eventTime: EventTime
-        var order: [String: Int] = [:]
-        var chunks: [SpoolChunk] = []
+        var order: [ChunkKey: Int] = [:]
+        var last: (key: ChunkKey, position: Int)?
+        var chunks: [FiledChunk] = []
         var quarantined: [QuarantinedLine] = []
+        /// Room reserved in each new chunk: the whole body, so appending never reallocates.
+        let capacity: Int
 
-        init(endpoint: IngestEndpoint, eventTime: EventTime) {
+        struct ChunkKey: Hashable {
+            var domain: String
+            var hour: Int64
+        }
+
+        init(endpoint: IngestEndpoint, eventTime: EventTime, capacity: Int) {
             self.endpoint = endpoint
             self.eventTime = eventTime
+            self.capacity = capacity
         }
 
         mutating func add(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ scan: ScannedObject) {
             guard let dateRange = scan.date, let timeRange = scan.time,
-                  let hour = eventTime.hour(date: slice(bytes, dateRange), time: slice(bytes, timeRange))
+                  let hour = eventTime.hour(date: bytes[dateRange], time: bytes[timeRange])
             else {
                 quarantine(bytes, range, reason: "no usable date and time")
                 return
@@ -123,26 +152,33 @@ struct BatchFiler {
             let domain: String
             if let fixed = endpoint.domain {
                 domain = fixed
-            } else if let disid = scan.disid, let mapped = endpoint.disidDomains[String(decoding: slice(bytes, disid), as: UTF8.self)] {
+            } else if let disid = scan.disid, let mapped = endpoint.disidDomains[String(decoding: bytes[disid], as: UTF8.self)] {
                 domain = mapped
             } else {
                 quarantine(bytes, range, reason: "x-disid not in disid_domains")
                 return
             }
-            let key = "\(domain)\u{0}\(hour)"
             let position: Int
-            if let known = order[key] {
-                position = known
+            if let last, last.key.hour == hour, last.key.domain == domain {
+                position = last.position
             } else {
-                position = chunks.count
-                order[key] = position
-                chunks.append(SpoolChunk(domain: domain, hour: Date(timeIntervalSince1970: TimeInterval(hour)), lineCount: 0, lines: []))
+                let key = ChunkKey(domain: domain, hour: hour)
+                if let known = order[key] {
+                    position = known
+                } else {
+                    position = chunks.count
+                    order[key] = position
+                    var lines: [UInt8] = []
+                    lines.reserveCapacity(chunks.isEmpty ? capacity : 4096)
+                    chunks.append(FiledChunk(domain: domain, hour: Date(timeIntervalSince1970: TimeInterval(hour)), lineCount: 0, lines: lines))
+                }
+                last = (key, position)
             }
             chunks[position].lineCount += 1
             if scan.hasLineBreak {
                 // Raw line breaks can only be whitespace between tokens (inside strings they make the
                 // line invalid), so dropping them keeps every value, escapes included, byte for byte.
-                chunks[position].lines.append(contentsOf: slice(bytes, range).filter { $0 != 0x0A && $0 != 0x0D })
+                chunks[position].lines.append(contentsOf: bytes[range].lazy.filter { $0 != 0x0A && $0 != 0x0D })
             } else {
                 chunks[position].lines.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[range]))
             }
@@ -150,11 +186,7 @@ struct BatchFiler {
         }
 
         mutating func quarantine(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, reason: String) {
-            quarantined.append(QuarantinedLine(domain: endpoint.domain ?? "", reason: reason, bytes: Array(slice(bytes, range))))
-        }
-
-        private func slice(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> ArraySlice<UInt8> {
-            Array(UnsafeBufferPointer(rebasing: bytes[range]))[...]
+            quarantined.append(QuarantinedLine(domain: endpoint.domain ?? "", reason: reason, bytes: Array(bytes[range])))
         }
 
         func batch() -> FiledBatch { FiledBatch(chunks: chunks, quarantined: quarantined) }

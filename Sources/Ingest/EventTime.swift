@@ -15,7 +15,7 @@ struct EventTime {
 
     /// The UTC start (Unix seconds) of the hour the line happened in, or nil when the fields are not a
     /// valid date and time.
-    mutating func hour(date: ArraySlice<UInt8>, time: ArraySlice<UInt8>) -> Int64? {
+    mutating func hour<Bytes: RandomAccessCollection>(date: Bytes, time: Bytes) -> Int64? where Bytes.Element == UInt8, Bytes.Index == Int {
         guard date.count == 10, time.count == 8 || time.count == 12,
               date[date.startIndex + 4] == UInt8(ascii: "-"), date[date.startIndex + 7] == UInt8(ascii: "-"),
               time[time.startIndex + 2] == UInt8(ascii: ":"), time[time.startIndex + 5] == UInt8(ascii: ":"),
@@ -44,7 +44,8 @@ struct EventTime {
         return instant - ((instant % 3600) + 3600) % 3600
     }
 
-    private static func number(_ bytes: ArraySlice<UInt8>, _ offset: Int, _ count: Int) -> Int64? {
+    private static func number<Bytes: RandomAccessCollection>(_ bytes: Bytes, _ offset: Int, _ count: Int) -> Int64?
+    where Bytes.Element == UInt8, Bytes.Index == Int {
         var value: Int64 = 0
         for index in bytes.startIndex + offset..<bytes.startIndex + offset + count {
             let digit = bytes[index] &- UInt8(ascii: "0")

@@ -44,9 +44,21 @@ public struct IngestConfiguration: Sendable {
     public var maxDecompressedBytes = 32 << 20
     /// `ingest.spool_quota_bytes`: past this, requests are answered 503 with `Retry-After`: 10 GiB.
     public var spoolQuotaBytes: Int64 = 10 << 30
+    /// `ingest.max_part_bytes`: a part is sealed before its NDJSON (uncompressed) would pass this, and
+    /// the hour goes on in the next part: 1 GiB.
+    public var maxPartBytes: Int64 = 1 << 30
+    /// `ingest.quarantine_retention_hours`: quarantined lines older than this are deleted and stop
+    /// counting toward the spool quota: a week.
+    public var quarantineRetentionHours = 168
     /// `ingest.max_concurrent_requests`: requests being read and written at once; more are answered
     /// 503 at once, which bounds memory to about this many times the body limits.
     public var maxConcurrentRequests = 64
+    /// `ingest.max_connections`: open connections the receiver holds; past it, new connections wait in
+    /// the kernel's listen backlog (256) until one closes, and past that the kernel refuses them.
+    public var maxConnections = 512
+    /// `ingest.idle_timeout_seconds`: a connection with no request for this long is closed, so idle
+    /// keep-alive connections do not hold the places of `maxConnections`.
+    public var idleTimeoutSeconds = 60
     /// `ingest.retry_after_seconds`: the `Retry-After` of a 503.
     public var retryAfterSeconds = 5
     /// `ingest.key_template`: the object key of each part.
@@ -58,6 +70,9 @@ public struct IngestConfiguration: Sendable {
 
     /// A configuration with the defaults.
     public init() {}
+
+    /// The quarantine retention in seconds.
+    public var quarantineRetention: TimeInterval { TimeInterval(quarantineRetentionHours * 3600) }
 
     /// The grace period in seconds.
     public var sealGrace: TimeInterval { TimeInterval(sealGraceMinutes * 60) }

@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import JobModel
 import Logging
+import NIOCore
 import Synchronization
 
 /// The answer to one POST.
@@ -13,6 +14,14 @@ public struct IngestReply: Sendable, Equatable {
     public var body: String
     /// `Retry-After` seconds, on a 503.
     public var retryAfter: Int?
+    /// Lines this request stored (on a 200 that was not a repeat).
+    public var acceptedLines = 0
+    /// Bytes of NDJSON this request stored.
+    public var acceptedBytes = 0
+    /// Lines this request had quarantined.
+    public var quarantinedLines = 0
+    /// The body was acknowledged again as a sender's retry, storing nothing.
+    public var repeated = false
 
     /// Creates a reply.
     public init(status: Int, body: String, retryAfter: Int? = nil) {
@@ -76,37 +85,73 @@ public final class IngestReceiver: Sendable {
 
     /// Files and stores one request body (as sent); `gzip` when its `Content-Encoding` says so.
     public func accept(body sent: [UInt8], gzip: Bool, endpoint: IngestEndpoint) async -> IngestReply {
-        let body: [UInt8]
+        await accept(body: ByteBuffer(bytes: sent), gzip: gzip, endpoint: endpoint)
+    }
+
+    /// The lines of a body, filed and compressed, with its digest: everything before the append.
+    private struct Prepared {
+        var filed: FiledBatch
+        var append: SpoolAppend
+    }
+
+    /// Files, digests and compresses the decompressed `body`, reading it in place.
+    private func prepare(_ body: UnsafeBufferPointer<UInt8>, endpoint: IngestEndpoint) -> Prepared {
+        let filed = BatchFiler(endpoint: endpoint, timeZone: configuration.timeZone).file(body)
+        var hasher = SHA256()
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(body))
+        let digest = Array(hasher.finalize())
+        // Compressed here, on the request's own task, so concurrent requests compress in parallel and the
+        // shared commit only writes and fsyncs.
+        let chunks = filed.chunks.map { chunk in
+            SpoolChunk(
+                domain: chunk.domain, hour: chunk.hour, lineCount: chunk.lineCount, byteCount: chunk.lines.count,
+                data: GzipMember.compress(chunk.lines))
+        }
+        return Prepared(filed: filed, append: SpoolAppend(bodyDigest: digest, chunks: chunks, quarantined: filed.quarantined))
+    }
+
+    /// Files and stores one request body (as sent, read in place unless it must be inflated); `gzip`
+    /// when its `Content-Encoding` says so.
+    public func accept(body sent: ByteBuffer, gzip: Bool, endpoint: IngestEndpoint) async -> IngestReply {
+        let prepared: Prepared
         if gzip {
+            let body: [UInt8]
             do {
-                body = try GzipInflater.inflate(sent, limit: configuration.maxDecompressedBytes)
+                body = try GzipInflater.inflate(Array(sent.readableBytesView), limit: configuration.maxDecompressedBytes)
             } catch .tooLarge {
                 return .error(413, "decompressed body larger than \(configuration.maxDecompressedBytes) bytes")
             } catch {
                 return .error(400, "body is not valid gzip")
             }
+            prepared = body.withUnsafeBufferPointer { prepare($0, endpoint: endpoint) }
         } else {
-            guard sent.count <= configuration.maxDecompressedBytes else {
+            guard sent.readableBytes <= configuration.maxDecompressedBytes else {
                 return .error(413, "body larger than \(configuration.maxDecompressedBytes) bytes")
             }
-            body = sent
+            prepared = sent.withUnsafeReadableBytes { prepare($0.assumingMemoryBound(to: UInt8.self), endpoint: endpoint) }
         }
-        let filed = BatchFiler(endpoint: endpoint, timeZone: configuration.timeZone).file(body)
+        let filed = prepared.filed
         guard filed.acceptedLines > 0 else {
             return .error(400, filed.quarantined.isEmpty ? "no log line in the body" : "no valid log line in the body")
         }
-        let digest = Array(SHA256.hash(data: body))
-        let append = SpoolAppend(bodyDigest: digest, chunks: filed.chunks, quarantined: filed.quarantined)
+        let append = prepared.append
         let now = clock.now
         do {
             switch try await spool.append(
-                append, quotaBytes: configuration.spoolQuotaBytes, repeatedSince: now.addingTimeInterval(-configuration.repeatWindow), now: now)
+                append, limits: SpoolLimits(quotaBytes: configuration.spoolQuotaBytes, maxPartBytes: configuration.maxPartBytes),
+                repeatedSince: now.addingTimeInterval(-configuration.repeatWindow), now: now)
             {
             case .stored:
-                return IngestReply(status: 200, body: "{\"accepted\":\(filed.acceptedLines),\"quarantined\":\(filed.quarantined.count)}")
+                var reply = IngestReply(status: 200, body: "{\"accepted\":\(filed.acceptedLines),\"quarantined\":\(filed.quarantined.count)}")
+                reply.acceptedLines = filed.acceptedLines
+                reply.acceptedBytes = filed.chunks.reduce(0) { $0 + $1.lines.count }
+                reply.quarantinedLines = filed.quarantined.count
+                return reply
             case .repeated:
                 logger.debug("body repeated; acknowledged without storing", metadata: ["ingest.path": "\(endpoint.path)"])
-                return IngestReply(status: 200, body: "{\"accepted\":0,\"repeated\":true}")
+                var reply = IngestReply(status: 200, body: "{\"accepted\":0,\"repeated\":true}")
+                reply.repeated = true
+                return reply
             case .overQuota:
                 logger.warning("spool quota reached; refusing", metadata: ["ingest.quota_bytes": "\(configuration.spoolQuotaBytes)"])
                 return .error(503, "spool full", retryAfter: configuration.retryAfterSeconds)

@@ -9,7 +9,8 @@ import NIOSSL
 import ServiceLifecycle
 
 /// The push receiver's HTTP(S) server: one POST route per configured endpoint, answered by an
-/// `IngestReceiver`. A `Service`: it serves until graceful shutdown.
+/// `IngestReceiver`. A `Service`: it serves until graceful shutdown. It holds at most
+/// `ingest.max_connections` connections (more wait in the listen backlog) and closes idle ones.
 public struct IngestServer: Service {
     private let configuration: IngestConfiguration
     private let receiver: IngestReceiver
@@ -35,18 +36,22 @@ public struct IngestServer: Service {
         let application = Application(
             router: makeRouter(),
             server: try serverBuilder(),
-            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "orchestrator-ingest"),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "orchestrator-ingest",
+                availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections, logger: logger)),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger)
         try await application.run()
     }
 
-    /// HTTP, or HTTPS when a certificate and key are configured.
+    /// HTTP, or HTTPS when a certificate and key are configured; idle connections are closed after
+    /// `ingest.idle_timeout_seconds`.
     private func serverBuilder() throws -> HTTPServerBuilder {
-        guard let certificate = configuration.tlsCertificate, let key = configuration.tlsKey else { return .http1() }
+        let http = HTTPServerBuilder.http1(configuration: HTTP1Channel.Configuration(idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds))))
+        guard let certificate = configuration.tlsCertificate, let key = configuration.tlsKey else { return http }
         let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
         let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
-        return try .tls(.http1(), tlsConfiguration: tls)
+        return try .tls(http, tlsConfiguration: tls)
     }
 
     private func makeRouter() -> Router<BasicRequestContext> {
@@ -56,6 +61,7 @@ public struct IngestServer: Service {
         for endpoint in configuration.endpoints {
             router.post(RouterPath(endpoint.path)) { request, _ -> Response in
                 let reply = await Self.handle(request, endpoint: endpoint, receiver: receiver, maxBody: maxBody)
+                IngestMetrics.record(reply)
                 var headers: HTTPFields = [.contentType: "application/json"]
                 if let retryAfter = reply.retryAfter { headers[.retryAfter] = String(retryAfter) }
                 return Response(status: .init(code: reply.status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: reply.body)))
@@ -63,12 +69,26 @@ public struct IngestServer: Service {
         }
         if let discardPath {
             router.post(RouterPath(discardPath)) { request, _ -> Response in
-                var request = request
-                _ = try await request.collectBody(upTo: maxBody)
+                _ = try await Self.readBody(request, maxBody: maxBody)
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{}")))
             }
         }
         return router
+    }
+
+    private struct BodyTooLarge: Error {}
+
+    /// The request's body in one buffer sized by its `Content-Length` (no regrowing and copying as it
+    /// arrives); throws `BodyTooLarge` past `maxBody`. Both the receiver and the benchmark's discard
+    /// route read bodies this way.
+    private static func readBody(_ request: Request, maxBody: Int) async throws -> ByteBuffer {
+        let declared = request.headers[.contentLength].flatMap { Int($0) } ?? 0
+        var body = ByteBufferAllocator().buffer(capacity: min(max(declared, 0), maxBody))
+        for try await fragment in request.body {
+            guard body.readableBytes + fragment.readableBytes <= maxBody else { throw BodyTooLarge() }
+            body.writeImmutableBuffer(fragment)
+        }
+        return body
     }
 
     private static func handle(_ request: Request, endpoint: IngestEndpoint, receiver: IngestReceiver, maxBody: Int) async -> IngestReply {
@@ -85,13 +105,14 @@ public struct IngestServer: Service {
         }
         guard receiver.enter() else { return receiver.busyReply }
         defer { receiver.leave() }
-        var request = request
         let body: ByteBuffer
         do {
-            body = try await request.collectBody(upTo: maxBody)
-        } catch {
+            body = try await readBody(request, maxBody: maxBody)
+        } catch is BodyTooLarge {
             return .error(413, "body larger than \(maxBody) bytes")
+        } catch {
+            return .error(400, "body not received whole")
         }
-        return await receiver.accept(body: Array(body.readableBytesView), gzip: encoding.hasSuffix("gzip"), endpoint: endpoint)
+        return await receiver.accept(body: body, gzip: encoding.hasSuffix("gzip"), endpoint: endpoint)
     }
 }

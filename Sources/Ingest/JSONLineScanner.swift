@@ -43,7 +43,9 @@ enum JSONLineScanner {
                 let contentStart = index + 1
                 var cursor = contentStart
                 var closed = false
-                while cursor < limit {
+                while true {
+                    cursor = stringStop(bytes, from: cursor, limit: limit)
+                    guard cursor < limit else { break }
                     let c = bytes[cursor]
                     if c == backslash {
                         cursor += 2
@@ -53,8 +55,7 @@ enum JSONLineScanner {
                         closed = true
                         break
                     }
-                    if c < 0x20 { return result }
-                    cursor += 1
+                    return result
                 }
                 guard closed else { return result }
                 let content = contentStart..<cursor
@@ -105,6 +106,29 @@ enum JSONLineScanner {
             index += 1
         }
         return result
+    }
+
+    /// The first index from `start` (below `limit`) holding `"`, `\` or a control character, or `limit`
+    /// (also when `start` is past it). Most of a log line is string content: 32 bytes are looked at per
+    /// step while none of them is special.
+    @inline(__always)
+    static func stringStop(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, limit: Int) -> Int {
+        guard let base = bytes.baseAddress.map(UnsafeRawPointer.init) else { return limit }
+        var index = start
+        let quotes = SIMD32<UInt8>(repeating: quote), backslashes = SIMD32<UInt8>(repeating: backslash)
+        let space = SIMD32<UInt8>(repeating: 0x20)
+        while index + 32 <= limit {
+            let chunk = base.loadUnaligned(fromByteOffset: index, as: SIMD32<UInt8>.self)
+            let special = (chunk .== quotes) .| (chunk .== backslashes) .| (chunk .< space)
+            if any(special) { break }
+            index += 32
+        }
+        while index < limit {
+            let c = bytes[index]
+            if c == quote || c == backslash || c < 0x20 { return index }
+            index += 1
+        }
+        return limit
     }
 
     /// Skips one JSON value of any kind (for an array element that is not an object) and returns

@@ -4,13 +4,15 @@ import JobModel
 import Logging
 
 /// Seals the hours whose grace period is over: their open parts stop taking lines and their `stream`
-/// windows are planned (or sent back to `pending` for a late part). Run every
+/// windows are planned (or sent back to `pending` for a late part or one sealed when full). Also
+/// forgets old body digests and deletes quarantined lines past `ingest.quarantine_retention_hours`. Run every
 /// `ingest.seal_interval_seconds` by the executable; each call is idempotent and level-triggered, so a
 /// crash between sealing and planning is repaired by the next call.
 public struct StreamSealer: Sendable {
     private let spool: any StreamSpool
     private let grace: TimeInterval
     private let repeatWindow: TimeInterval
+    private let quarantineRetention: TimeInterval
     private let clock: any WallClock
     private let logger: Logger
 
@@ -19,6 +21,7 @@ public struct StreamSealer: Sendable {
         self.spool = spool
         grace = configuration.sealGrace
         repeatWindow = configuration.repeatWindow
+        quarantineRetention = configuration.quarantineRetention
         self.clock = clock
         self.logger = logger
     }
@@ -30,7 +33,8 @@ public struct StreamSealer: Sendable {
         // An hour starting at H is sealed once now >= H + 1 h + grace, i.e. H < now - 1 h - grace (+1 s).
         let cutoff = now.addingTimeInterval(-3600 - grace + 1)
         let sealed = try await spool.sealParts(
-            hoursBefore: cutoff, source: StreamTransfer.sourceName, forgetBodiesBefore: now.addingTimeInterval(-repeatWindow), now: now)
+            hoursBefore: cutoff, source: StreamTransfer.sourceName, forgetBodiesBefore: now.addingTimeInterval(-repeatWindow),
+            forgetQuarantineBefore: now.addingTimeInterval(-quarantineRetention), now: now)
         if sealed > 0 { logger.debug("stream parts sealed", metadata: ["stream.parts": "\(sealed)"]) }
         return sealed
     }

@@ -8,8 +8,9 @@ import Logging
 import Glibc
 #endif
 
-/// Runs a `stream` window: writes each sealed part of the domain-hour as one gzip NDJSON object
-/// through the sink, verified, and only then marks it uploaded and deletes its lines from the spool.
+/// Runs a `stream` window: stores each sealed part of the domain-hour as one gzip NDJSON object (its
+/// spool file, a gzip member per request) through the sink, verified, and only then marks it uploaded
+/// and deletes its file from the spool.
 ///
 /// Idempotent: parts already uploaded are reported as skipped; a part whose object is there with the
 /// same bytes (a crash after storing, before recording) is not sent again.
@@ -64,17 +65,18 @@ public struct StreamTransfer: WindowTransfer {
         return .stored(records)
     }
 
-    /// The part's lines, in the order they were accepted, as a gzip file in the work directory.
+    /// The part's object, a copy of its spool file (gzip members of its lines, in the order they were
+    /// accepted), in the work directory.
     private func writePart(_ part: StreamPart) async throws -> SpooledFile {
         let path = "\(workDirectory)/stream-\(UUID().uuidString).part.gz"
-        var writer = try GzipPartWriter(path: path)
+        var writer = try PartObjectWriter(path: path)
         do {
-            var after: Int64 = 0
+            var offset: Int64 = 0
             while true {
-                let chunks = try await spool.chunks(of: part, after: after, limit: 64)
-                guard let last = chunks.last else { break }
-                for chunk in chunks { try writer.write(chunk.lines) }
-                after = last.id
+                let lines = try await spool.read(part, from: offset, maxBytes: 1 << 20)
+                guard !lines.isEmpty else { break }
+                try writer.write(lines)
+                offset += Int64(lines.count)
             }
             return try writer.finish()
         } catch {

@@ -1,24 +1,28 @@
 import Core
 import Foundation
 
-/// The lines of one request filed under one domain and event hour, as NDJSON: each accepted line's
-/// original bytes followed by a newline.
+/// The lines of one request filed under one domain and event hour, as the part file gets them: `data`
+/// is appended to the part file as it is (the receiver makes it one gzip member of NDJSON, so a part
+/// file is a concatenation of members, itself a gzip file); the spool never looks inside.
 public struct SpoolChunk: Sendable, Hashable {
     /// The stream domain.
     public var domain: String
     /// The UTC start of the lines' event hour.
     public var hour: Date
-    /// How many lines `lines` holds.
+    /// How many lines `data` holds.
     public var lineCount: Int
-    /// The lines, each ending with `\n`.
-    public var lines: [UInt8]
+    /// The lines' NDJSON bytes before encoding (each line and its newline): what the quota counts.
+    public var byteCount: Int
+    /// The encoded lines, appended to the part file.
+    public var data: [UInt8]
 
     /// Creates a chunk; `hour` is truncated to the start of its hour.
-    public init(domain: String, hour: Date, lineCount: Int, lines: [UInt8]) {
+    public init(domain: String, hour: Date, lineCount: Int, byteCount: Int, data: [UInt8]) {
         self.domain = domain
         self.hour = hour.startOfHour
         self.lineCount = lineCount
-        self.lines = lines
+        self.byteCount = byteCount
+        self.data = data
     }
 }
 
@@ -57,7 +61,7 @@ public struct SpoolAppend: Sendable, Hashable {
 
     /// Bytes this append adds to the spool.
     public var byteCount: Int64 {
-        Int64(chunks.reduce(0) { $0 + $1.lines.count } + quarantined.reduce(0) { $0 + $1.bytes.count })
+        Int64(chunks.reduce(0) { $0 + $1.byteCount } + quarantined.reduce(0) { $0 + $1.bytes.count })
     }
 }
 
@@ -135,6 +139,21 @@ public struct StreamDomainStatus: Sendable, Hashable, Codable {
     }
 }
 
+/// What an append is checked against.
+public struct SpoolLimits: Sendable, Hashable {
+    /// Bytes of accepted and quarantined lines the spool may hold; an append past it is `.overQuota`.
+    public var quotaBytes: Int64
+    /// A part holding at least one line is sealed before it would grow past this many bytes, and the
+    /// hour's next lines open the next part.
+    public var maxPartBytes: Int64
+
+    /// Creates limits.
+    public init(quotaBytes: Int64, maxPartBytes: Int64 = .max) {
+        self.quotaBytes = quotaBytes
+        self.maxPartBytes = maxPartBytes
+    }
+}
+
 /// The push receiver's durable spool: accepted lines filed by domain and event hour, in parts that are
 /// sealed into windows of `source` in the job table and deleted once stored.
 ///
@@ -143,19 +162,20 @@ public protocol StreamSpool: Sendable {
     /// Writes `append` durably (on disk and fsync'd before returning `.stored`), together with its body
     /// digest; appends made at about the same time share one transaction and one fsync (group commit).
     /// A body whose digest was accepted after `repeatedSince` is `.repeated`; an append that would take
-    /// the spool past `quotaBytes` is `.overQuota`. Either way nothing is stored.
-    func append(_ append: SpoolAppend, quotaBytes: Int64, repeatedSince: Date, now: Date) async throws -> SpoolAppendResult
+    /// the spool past `limits.quotaBytes` is `.overQuota`. Either way nothing is stored.
+    func append(_ append: SpoolAppend, limits: SpoolLimits, repeatedSince: Date, now: Date) async throws -> SpoolAppendResult
     /// Seals every open part of an hour that started before `hoursBefore`, and makes sure every hour with
     /// a sealed part has a window of `source` that will run: planned when new, sent back to `pending`
-    /// when it was done. Also forgets body digests accepted before `forgetBodiesBefore`. Returns how many
-    /// parts were sealed.
+    /// when it was done. Also forgets body digests accepted before `forgetBodiesBefore` and deletes the
+    /// lines quarantined before `forgetQuarantineBefore` (they stop counting toward the quota). Returns
+    /// how many parts were sealed.
     @discardableResult
-    func sealParts(hoursBefore: Date, source: String, forgetBodiesBefore: Date, now: Date) async throws -> Int
+    func sealParts(hoursBefore: Date, source: String, forgetBodiesBefore: Date, forgetQuarantineBefore: Date, now: Date) async throws -> Int
     /// The sealed and uploaded parts of one domain-hour, by part number.
     func parts(domain: String, hour: Date) async throws -> [StreamPart]
-    /// Up to `limit` chunks of a part after the chunk id `after` (0 for the first), in the order they
-    /// were accepted, each with its id.
-    func chunks(of part: StreamPart, after: Int64, limit: Int) async throws -> [(id: Int64, lines: [UInt8])]
+    /// Up to `maxBytes` of a sealed part's file from byte `offset`: its chunks' `data`, in the order they
+    /// were accepted; empty at the part's end.
+    func read(_ part: StreamPart, from offset: Int64, maxBytes: Int) async throws -> [UInt8]
     /// Records a sealed part as stored and verified under `objectKey` and deletes its lines. Returns
     /// false when the part was not sealed (already recorded).
     @discardableResult

@@ -14,7 +14,9 @@ import Store
 /// errors by code, bytes downloaded and uploaded, windows planned, window and CDN API durations), then
 /// gauges read from the database at scrape time with the very query `status --json` uses, so the two
 /// always agree: windows by state, final windows, replaced packages, downloads avoided, skipped hours,
-/// each domain's lag, each dependency's outage state and the outages that ended.
+/// each domain's lag, each dependency's outage state and the outages that ended, and the push spool's
+/// bytes per stream domain. The push receiver's counters (`orchestrator_ingest_*_total`) come through
+/// swift-metrics.
 ///
 /// `/healthz` answers 200 while the process serves. `/readyz` answers 200 only when the database takes a
 /// write, the scheduler ticked within three tick intervals, and no dependency is in an outage; otherwise
@@ -106,6 +108,11 @@ struct MetricsEndpoint: Service {
         gauge("orchestrator_dependency_outage", "1 while the dependency is in an outage.",
               report.dependencies.map { ([("dependency", $0.dependency.rawValue)], $0.inOutage ? 1 : 0) })
         gauge("orchestrator_dependency_outages_ended", "Outages that ended, in all.", [([], Double(report.outageCount))])
+        let streams = try await store.streamStatus()
+        if !streams.isEmpty {
+            gauge("orchestrator_ingest_spool_bytes", "Bytes of accepted and quarantined lines the push spool holds, per stream domain.",
+                  streams.map { ([("domain", $0.domain)], Double($0.spoolBytes)) })
+        }
         return text
     }
 

@@ -94,10 +94,18 @@ struct ServiceAssembly {
             var ingestServices: [any Service] = []
             // The configuration refuses `ingest` with PostgreSQL: the spool is the SQLite store's.
             if let ingest = configuration.ingest, let store = store as? SQLiteJobStore {
+                // Under the instance lock: opening the spool cuts its part files back to what was committed.
+                let spool = try SQLiteStreamSpool(
+                    store: store, directory: configuration.resolvedStreamSpoolDirectory, encode: GzipMember.compress)
+                if spool.repaired.cut > 0 || spool.repaired.removed > 0 {
+                    logger.notice("stream spool repaired after a crash or upload", metadata: [
+                        "spool.files_cut": "\(spool.repaired.cut)", "spool.files_removed": "\(spool.repaired.removed)",
+                    ])
+                }
                 transfers[StreamTransfer.sourceName] = StreamTransfer(
-                    spool: store, sink: sink, keyTemplate: try StreamKeyTemplate(ingest.keyTemplate),
+                    spool: spool, sink: sink, keyTemplate: try StreamKeyTemplate(ingest.keyTemplate),
                     workDirectory: configuration.resolvedSpoolDirectory, clock: clock, logger: logger)
-                ingestServices = makeIngestServices(ingest, store: store, clock: clock, logger: logger)
+                ingestServices = makeIngestServices(ingest, spool: spool, clock: clock, logger: logger)
             }
             let transfer = SourceDispatchingTransfer(transfers)
 
@@ -137,14 +145,14 @@ struct ServiceAssembly {
 
     /// The receiver's HTTP(S) server, and the sealing of hours every `ingest.seal_interval_seconds`.
     private static func makeIngestServices(
-        _ ingest: IngestConfiguration, store: SQLiteJobStore, clock: any WallClock, logger: Logger
+        _ ingest: IngestConfiguration, spool: SQLiteStreamSpool, clock: any WallClock, logger: Logger
     ) -> [any Service] {
-        let receiver = IngestReceiver(configuration: ingest, spool: store, clock: clock, logger: logger)
+        let receiver = IngestReceiver(configuration: ingest, spool: spool, clock: clock, logger: logger)
         let server = IngestServer(configuration: ingest, receiver: receiver, logger: logger) { port in
             // The end-to-end tests read the bound port from this line.
             logger.info("ingest listening", metadata: ["ingest.host": "\(ingest.host)", "ingest.port": "\(port)"])
         }
-        let sealer = StreamSealer(spool: store, configuration: ingest, clock: clock, logger: logger)
+        let sealer = StreamSealer(spool: spool, configuration: ingest, clock: clock, logger: logger)
         let sealing = PeriodicService(name: "stream-sealer", interval: .seconds(ingest.sealIntervalSeconds), clock: clock) {
             do {
                 try await sealer.sealDueHours()

@@ -17,6 +17,7 @@ import TestSupport
 final class IngestTestBed: Sendable {
     let directory: URL
     let store: SQLiteJobStore
+    let spool: SQLiteStreamSpool
     let clock: ManualWallClock
     let configuration: IngestConfiguration
     let sink: any ObjectSink
@@ -39,6 +40,8 @@ final class IngestTestBed: Sendable {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("ingest-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         store = try SQLiteJobStore(path: directory.appendingPathComponent("orchestrator.sqlite").path)
+        spool = try SQLiteStreamSpool(
+            store: store, directory: directory.appendingPathComponent("spool/stream").path, encode: GzipMember.compress)
         clock = ManualWallClock(now: Self.start)
         var configuration = IngestConfiguration()
         configuration.port = 0
@@ -48,10 +51,10 @@ final class IngestTestBed: Sendable {
         let logger = Logger(label: "ingest-tests")
         sink = try injected ?? LocalDirectorySink(directory: directory.appendingPathComponent("bucket").path)
         transfer = StreamTransfer(
-            spool: store, sink: sink, keyTemplate: try StreamKeyTemplate(configuration.keyTemplate), workDirectory: directory.path,
+            spool: spool, sink: sink, keyTemplate: try StreamKeyTemplate(configuration.keyTemplate), workDirectory: directory.path,
             clock: clock, logger: logger)
-        sealer = StreamSealer(spool: store, configuration: configuration, clock: clock, logger: logger)
-        let receiver = IngestReceiver(configuration: configuration, spool: store, clock: clock, logger: logger)
+        sealer = StreamSealer(spool: spool, configuration: configuration, clock: clock, logger: logger)
+        let receiver = IngestReceiver(configuration: configuration, spool: spool, clock: clock, logger: logger)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let server = IngestServer(configuration: configuration, receiver: receiver, logger: logger) { port in
             continuation.yield(port)
@@ -80,13 +83,15 @@ final class IngestTestBed: Sendable {
         try? await client.shutdown()
         await group.triggerGracefulShutdown()
         _ = try? await task.value
+        spool.close()
         try? store.close()
         try? FileManager.default.removeItem(at: directory)
     }
 
     /// POSTs `body` to `path` and returns the status, the `Retry-After` header and the body text.
     func post(
-        _ body: [UInt8], path: String = IngestTestBed.endpoint.path, headers: [String: String] = IngestTestBed.authorization, gzip: Bool = false
+        _ body: [UInt8], path: String = IngestTestBed.endpoint.path, headers: [String: String] = IngestTestBed.authorization, gzip: Bool = false,
+        timeout: TimeAmount = .seconds(30)
     ) async throws -> (status: Int, retryAfter: String?, text: String) {
         let scheme = configuration.tlsCertificate == nil ? "http" : "https"
         var request = HTTPClientRequest(url: "\(scheme)://127.0.0.1:\(port)\(path)")
@@ -98,7 +103,7 @@ final class IngestTestBed: Sendable {
             request.headers.add(name: "Content-Encoding", value: "gzip")
         }
         request.body = .bytes(ByteBuffer(bytes: payload))
-        let response = try await client.execute(request, timeout: .seconds(30))
+        let response = try await client.execute(request, timeout: timeout)
         let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
         return (Int(response.status.code), response.headers.first(name: "Retry-After"), text)
     }
@@ -133,11 +138,6 @@ final class IngestTestBed: Sendable {
     func key(hour: Date = IngestTestBed.eventHour, part: Int) throws -> String {
         try StreamKeyTemplate(configuration.keyTemplate).key(domain: "www.example.com", hour: hour, part: part)
     }
-}
-
-/// A realistic CDN log line (about 660 bytes in the sender's shape) at `time` on `date`.
-func logLine(date: String = "2026-11-01", time: String = "09:27:10", uri: String = "/index.html?a=1\\u0026b=2", extra: String = "") -> String {
-    #"{"date":"\#(date)","time":"\#(time)","cs-ip":"203.0.113.7","cs-method":"get","cs-uri":"\#(uri)","status":200,"sc-bytes":5120,"time-taken":0.012,"cs(Referer)":"https://www.example.com/\u003cpage\u003e","cs(User-Agent)":"Mozilla/5.0 (X11; Linux x86_64) \u2028 AppleWebKit/537.36","cs(Cookie)":"-","x-disid":12345,"x-headersize":312,"cached":1,"cs(Range)":"-","x-tcwait":0.001,"x-tdwait":0.002,"x-tcpinfo_rtt":1200,"x-tcpinfo_rttvar":300,"x-tcpinfo_snd_cwnd":10,"x-tcpinfo_rcv_space":14600,"sc(Content-Type)":"text/html","cs-version":"HTTP/1.1"\#(extra)}"#
 }
 
 extension String {

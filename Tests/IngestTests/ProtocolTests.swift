@@ -11,7 +11,7 @@ struct ProtocolTests {
     func newlineBodyStoredByteForByte() async throws {
         let bed = try await IngestTestBed()
         do {
-            let lines = [logLine(time: "09:00:00"), logLine(time: "09:30:15:142", uri: "/a?x=\\u2029\\u003e"), logLine(time: "09:59:59")]
+            let lines = [SenderLog.line(time: "09:00:00"), SenderLog.line(time: "09:30:15:142", uri: "/a?x=\\u2029\\u003e"), SenderLog.line(time: "09:59:59")]
             let reply = try await bed.post(("\n" + lines.joined(separator: "\r\n") + "\n\n").bytes)
             #expect(reply.status == 200)
             #expect(reply.text == #"{"accepted":3,"quarantined":0}"#)
@@ -36,7 +36,7 @@ struct ProtocolTests {
     func arrayBodyWithGzip() async throws {
         let bed = try await IngestTestBed()
         do {
-            let lines = [logLine(time: "09:00:01"), logLine(time: "09:00:02")]
+            let lines = [SenderLog.line(time: "09:00:01"), SenderLog.line(time: "09:00:02")]
             let body = "  [\n  \(lines[0]),\n\t\(lines[1])\n]\n"
             let reply = try await bed.post(body.bytes, gzip: true)
             #expect(reply.status == 200)
@@ -58,7 +58,7 @@ struct ProtocolTests {
     func authenticationHeader() async throws {
         let bed = try await IngestTestBed()
         do {
-            let body = logLine().bytes
+            let body = SenderLog.line().bytes
             #expect(try await bed.post(body, headers: [:]).status == 401)
             #expect(try await bed.post(body, headers: ["X-Api-Key": "s3crex"]).status == 401)
             #expect(try await bed.post(body, headers: ["X-Api-Key": "s3cret-longer"]).status == 401)
@@ -79,7 +79,7 @@ struct ProtocolTests {
             configuration.maxDecompressedBytes = 256 << 10
         }
         do {
-            let big = Array(repeating: logLine(), count: 200).joined(separator: "\n").bytes
+            let big = Array(repeating: SenderLog.line(), count: 200).joined(separator: "\n").bytes
             #expect(big.count > 64 << 10)
             #expect(try await bed.post(big).status == 413)
             // 64 MiB of zeros compress to about 64 KiB; with spaces they are a valid-looking body too.
@@ -89,7 +89,7 @@ struct ProtocolTests {
             #expect(bombReply.status == 413, "\(bombReply.text)")
             #expect(try await bed.post(Array("not gzip at all".utf8), headers: IngestTestBed.authorization.merging(["Content-Encoding": "gzip"]) { $1 }).status == 400)
             #expect(try await bed.store.spoolBytes() == 0)
-            #expect(try await bed.post(logLine().bytes).status == 200)
+            #expect(try await bed.post(SenderLog.line().bytes).status == 200)
         } catch {
             await bed.stop()
             throw error
@@ -119,8 +119,8 @@ struct ProtocolTests {
         let bed = try await IngestTestBed()
         do {
             let body = [
-                logLine(time: "09:01:00"), "{not json", logLine(time: "25:00:00"), #"{"date":"2026-11-01","cs-uri":"/no-time"}"#,
-                "[1]", logLine(time: "09:02:00"),
+                SenderLog.line(time: "09:01:00"), "{not json", SenderLog.line(time: "25:00:00"), #"{"date":"2026-11-01","cs-uri":"/no-time"}"#,
+                "[1]", SenderLog.line(time: "09:02:00"),
             ].joined(separator: "\n")
             let reply = try await bed.post(body.bytes)
             #expect(reply.status == 200)
@@ -130,7 +130,7 @@ struct ProtocolTests {
             #expect(status.linesQuarantined == 4)
             bed.clock.advance(by: 15 * 60)
             try await bed.sealAndUpload()
-            #expect(try bed.object(try bed.key(part: 1)) == (logLine(time: "09:01:00") + "\n" + logLine(time: "09:02:00") + "\n").bytes)
+            #expect(try bed.object(try bed.key(part: 1)) == (SenderLog.line(time: "09:01:00") + "\n" + SenderLog.line(time: "09:02:00") + "\n").bytes)
         } catch {
             await bed.stop()
             throw error
@@ -142,7 +142,7 @@ struct ProtocolTests {
     func repeatedBodyStoredOnce() async throws {
         let bed = try await IngestTestBed()
         do {
-            let body = [logLine(time: "09:01:00"), logLine(time: "09:02:00")].joined(separator: "\n").bytes
+            let body = [SenderLog.line(time: "09:01:00"), SenderLog.line(time: "09:02:00")].joined(separator: "\n").bytes
             #expect(try await bed.post(body).status == 200)
             let again = try await bed.post(body, gzip: true)
             #expect(again.status == 200)
@@ -164,7 +164,7 @@ struct ProtocolTests {
         let bed = try await IngestTestBed { $0.endpoints = [shared] }
         do {
             let body = [
-                logLine(time: "09:01:00"), logLine(time: "09:02:00", extra: #","x-disid":"777""#),
+                SenderLog.line(time: "09:01:00"), SenderLog.line(time: "09:02:00", extra: #","x-disid":"777""#),
                 #"{"date":"2026-11-01","time":"09:03:00","x-disid":999}"#,
             ].joined(separator: "\n")
             let reply = try await bed.post(body.bytes, path: "/logs", headers: ["ctl-cdn": "log_streaming"])

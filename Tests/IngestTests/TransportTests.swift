@@ -35,7 +35,7 @@ struct TransportTests {
             configuration.tlsKey = key
         }
         do {
-            #expect(try await bed.post(logLine().bytes).status == 200)
+            #expect(try await bed.post(SenderLog.line().bytes).status == 200)
             // Plain HTTP to the HTTPS port gets no HTTP answer.
             var plain = HTTPClientRequest(url: "http://127.0.0.1:\(bed.port)\(IngestTestBed.endpoint.path)")
             plain.method = .POST
@@ -65,7 +65,7 @@ struct TransportTests {
                 ledger: ledger, multipartThreshold: 64 << 20, minimumPartSize: 8 << 20, partConcurrency: 2, clock: clock, logger: logger)
             let bed = try await IngestTestBed(sink: sink)
             do {
-                let lines = [logLine(time: "09:01:00"), logLine(time: "09:02:00", uri: "/\\u003cscript\\u003e")]
+                let lines = [SenderLog.line(time: "09:01:00"), SenderLog.line(time: "09:02:00", uri: "/\\u003cscript\\u003e")]
                 #expect(try await bed.post(lines.joined(separator: "\n").bytes).status == 200)
                 bed.clock.advance(by: 15 * 60)
                 try await bed.sealAndUpload()

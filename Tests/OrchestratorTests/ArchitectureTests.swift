@@ -22,7 +22,7 @@ struct ArchitectureTests {
         "Scheduler": ["Core", "JobModel", "Jobs"],
         "CDNSimulator": ["Core", "TencentCloud", "CZlib"],
         // The push receiver reaches the spool through `StreamSpool` (JobModel), never Store.
-        "Ingest": ["Core", "JobModel", "Jobs", "CZlib"],
+        "Ingest": ["Core", "JobModel", "Jobs", "CZlib", "CISAL"],
         "orchestrator": ["Core", "JobModel", "Store", "TencentCloud", "ObjectStorage", "Jobs", "Scheduler", "CDNSimulator", "Ingest", "PostgresStore"],
     ]
 

@@ -256,5 +256,48 @@ struct BrokenConfiguration: Sendable, CustomTestStringConvertible {
         BrokenConfiguration(
             name: "a password file with a SQLite database", yaml: "database_password_file: ./pgpassword\n",
             problem: "database_password_file goes with a postgres:// database, not a SQLite file"),
+    ] + ingestEndpoints
+
+    /// A push-only configuration whose `ingest.endpoints` is `endpoints` (YAML lines under it).
+    static func push(_ endpoints: String) -> String {
+        "sink:\n  kind: local\n  directory: ./bucket\ningest:\n  endpoints:\n" + endpoints
+    }
+
+    /// Bad `ingest.endpoints` entries: each refused with a message naming the entry and what it lacks.
+    static let ingestEndpoints: [BrokenConfiguration] = [
+        BrokenConfiguration(
+            name: "ingest endpoints not a list", yaml: push("    path: /logs\n"),
+            problem: "ingest.endpoints must be a list of endpoints, each with path, domain or disid_domains, and headers"),
+        BrokenConfiguration(
+            name: "ingest endpoint not a map", yaml: push("    - /logs/www.example.com\n"),
+            problem: "ingest.endpoints[0] must be a map with path, domain or disid_domains, and headers"),
+        BrokenConfiguration(
+            name: "ingest endpoint path without a slash", yaml: push("    - { path: logs, domain: www.example.com }\n"),
+            problem: "ingest.endpoints[0].path must be a path starting with / (got logs)"),
+        BrokenConfiguration(
+            name: "ingest endpoint with no domain", yaml: push("    - { path: /logs }\n"),
+            problem: "ingest.endpoints[0] needs a domain or a disid_domains map"),
+        BrokenConfiguration(
+            name: "ingest endpoint with both domain and disid_domains",
+            yaml: push("    - { path: /logs, domain: a.example, disid_domains: { \"1\": b.example } }\n"),
+            problem: "ingest.endpoints[0] has both domain and disid_domains; give one"),
+        BrokenConfiguration(
+            name: "ingest endpoint with an unknown key", yaml: push("    - { path: /logs, domain: a.example, header: { X-Api-Key: k } }\n"),
+            problem: "ingest.endpoints[0].header is not a known key (path, domain, disid_domains, headers)"),
+        BrokenConfiguration(
+            name: "ingest endpoint header pair without a value",
+            yaml: push("    - path: /logs\n      domain: a.example\n      headers:\n        - { name: X-Api-Key }\n"),
+            problem: "ingest.endpoints[0].headers[0] must have a name and a value"),
+        BrokenConfiguration(
+            name: "ingest endpoints with the same path twice",
+            yaml: push("    - { path: /logs, domain: a.example }\n    - { path: /logs, domain: b.example }\n"),
+            problem: "ingest.endpoints lists the same path twice"),
+        BrokenConfiguration(
+            name: "ingest endpoint domain that is not a host name", yaml: push("    - { path: /logs, domain: ../etc }\n"),
+            problem: "ingest.endpoints[0].domain must be a host name such as www.example.com (got ../etc)"),
+        BrokenConfiguration(
+            name: "ingest endpoints in the environment, second entry bad", yaml: push("    - { path: /logs, domain: a.example }\n"),
+            problem: "ORCHESTRATOR_INGEST_ENDPOINTS[1].path must be a path starting with / (got x)",
+            environment: ["ORCHESTRATOR_INGEST_ENDPOINTS": #"[{"path": "/a", "domain": "a.example"}, {"path": "x", "domain": "b.example"}]"#]),
     ]
 }

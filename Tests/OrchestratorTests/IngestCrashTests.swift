@@ -62,7 +62,7 @@ struct IngestCrashTests {
                             var lines: [String] = []
                             for index in 0..<120 {
                                 let id = "s\(sender)-b\(batch)-l\(index)"
-                                lines.append(Self.line(id: id, at: hours[(batch + index) % 2] + index))
+                                lines.append(SenderLog.line(at: Date(timeIntervalSince1970: TimeInterval(hours[(batch + index) % 2] + index)), id: id))
                             }
                             let body = Array((lines.joined(separator: "\n") + "\n").utf8)
                             // Like the sender: the same body again until a 2xx.
@@ -73,7 +73,7 @@ struct IngestCrashTests {
                                 shared.ledger.withLock { $0.retries += 1 }
                                 try await Task.sleep(for: .milliseconds(50))
                             }
-                            shared.ledger.withLock { $0.acknowledged.formUnion(lines.map { Self.id(of: $0) }) }
+                            shared.ledger.withLock { $0.acknowledged.formUnion(lines.map { SenderLog.id(of: $0) ?? $0 }) }
                             batch += 1
                         }
                     }
@@ -115,7 +115,7 @@ struct IngestCrashTests {
                 let data = try Data(contentsOf: sandbox.bucket.appendingPathComponent(relative))
                 let text = String(decoding: try Gzip.decompress([UInt8](data)), as: UTF8.self)
                 for line in text.split(separator: "\n") {
-                    let id = Self.id(of: String(line))
+                    let id = SenderLog.id(of: line) ?? String(line)
                     stored[id, default: 0] += 1
                     let domain = Self.domains[Int(id.dropFirst().prefix { $0 != "-" })! % 2]
                     if !relative.hasPrefix("cdnlog/\(domain)/") { misfiled += 1 }
@@ -148,21 +148,6 @@ struct IngestCrashTests {
     final class SharedState: Sendable {
         let ledger = Mutex(SentLines())
         let stopSending = Mutex(false)
-    }
-
-    static func line(id: String, at seconds: Int) -> String {
-        let date = Date(timeIntervalSince1970: TimeInterval(seconds))
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        let day = String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
-        let time = String(format: "%02d:%02d:%02d:%03d", c.hour!, c.minute!, c.second!, seconds % 1000)
-        return #"{"date":"\#(day)","time":"\#(time)","cs-ip":"198.51.100.\#(seconds % 250)","cs-method":"get","cs-uri":"/p?id=\#(id)\u0026x=1","status":200,"sc-bytes":1024,"time-taken":0.01,"cs(User-Agent)":"curl/8 \u2028","x-disid":1}"#
-    }
-
-    static func id(of line: String) -> String {
-        guard let start = line.range(of: "id=")?.upperBound, let end = line[start...].range(of: "\\u0026")?.lowerBound else { return line }
-        return String(line[start..<end])
     }
 
     static func post(_ body: [UInt8], domain: String, port: Int, gzip: Bool, client: HTTPClient) async throws -> Int {

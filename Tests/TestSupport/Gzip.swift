@@ -24,7 +24,7 @@ public enum Gzip {
         return Array(output[0..<produced])
     }
 
-    /// The bytes of a complete gzip stream; throws `GzipError` when it is not one.
+    /// The bytes of a complete gzip stream, of one member or several; throws `GzipError` when it is not one.
     public static func decompress(_ bytes: [UInt8]) throws -> [UInt8] {
         let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         stream.initialize(to: z_stream())
@@ -47,6 +47,11 @@ public enum Gzip {
                 }
                 result.append(contentsOf: buffer[0..<produced])
                 finalStatus = status
+                // The end of one member: go on with the next, if any (a stream part is one member per request).
+                if status == Z_STREAM_END && stream.pointee.avail_in > 0 {
+                    inflateReset(stream)
+                    continue
+                }
                 if status != Z_OK { break }
             }
         }

@@ -21,7 +21,10 @@ import Synchronization
 /// With `durable`, each batch's commit is fsync'd (`PRAGMA synchronous = FULL` for that transaction
 /// only): what the push receiver acknowledges must survive a power loss, while the job queue's own
 /// changes keep the cheaper `NORMAL`. Durable batches are written on GRDB's writer queue by a task of
-/// their own, so no cooperative thread waits on a disk flush.
+/// their own, so no cooperative thread waits on a disk flush. `beforeCommit` runs inside each
+/// transaction, after its changes and before the commit: the push spool fsyncs the part files the batch
+/// wrote there, so the index never commits ahead of the data it points to; when it throws, the
+/// transaction rolls back.
 final class GroupCommit: Sendable {
     private struct Change: Sendable {
         /// Applies the change inside the batch's transaction and returns what answers its caller once
@@ -38,12 +41,15 @@ final class GroupCommit: Sendable {
 
     private let writer: DatabasePool
     private let durable: Bool
+    private let beforeCommit: @Sendable () throws -> Void
     private let queue = Mutex(Queue())
 
-    /// Creates a group commit over `writer`; `durable` fsyncs every commit.
-    init(writer: DatabasePool, durable: Bool = false) {
+    /// Creates a group commit over `writer`; `durable` fsyncs every commit; `beforeCommit` runs last in
+    /// every transaction.
+    init(writer: DatabasePool, durable: Bool = false, beforeCommit: @escaping @Sendable () throws -> Void = {}) {
         self.writer = writer
         self.durable = durable
+        self.beforeCommit = beforeCommit
     }
 
     /// How many changes wait for the next batch (for tests that shape batches).
@@ -91,7 +97,7 @@ final class GroupCommit: Sendable {
         while let batch = nextBatch() {
             let answers: [@Sendable () -> Void]
             do {
-                answers = try writer.writeWithoutTransaction { db in Self.commit(batch, in: db) }
+                answers = try writer.writeWithoutTransaction { db in self.commit(batch, in: db) }
             } catch {
                 answers = batch.map { change in { change.fail(error) } }
             }
@@ -106,7 +112,7 @@ final class GroupCommit: Sendable {
                 answers = try await writer.writeWithoutTransaction { db in
                     try db.execute(sql: "PRAGMA synchronous = FULL")
                     defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
-                    return Self.commit(batch, in: db)
+                    return self.commit(batch, in: db)
                 }
             } catch {
                 answers = batch.map { change in { change.fail(error) } }
@@ -117,11 +123,12 @@ final class GroupCommit: Sendable {
 
     /// Writes `batch` in one transaction or, when that fails, each change in a transaction of its own.
     /// Returns what answers each caller, to be called once out of the writer.
-    private static func commit(_ batch: [Change], in db: Database) -> [@Sendable () -> Void] {
+    private func commit(_ batch: [Change], in db: Database) -> [@Sendable () -> Void] {
         do {
             var answers: [@Sendable () -> Void] = []
             try db.inTransaction(.immediate) {
                 answers = try batch.map { try $0.apply(db) }
+                try beforeCommit()
                 return .commit
             }
             return answers
@@ -131,6 +138,7 @@ final class GroupCommit: Sendable {
                     var answer: (@Sendable () -> Void)?
                     try db.inTransaction(.immediate) {
                         answer = try change.apply(db)
+                        try beforeCommit()
                         return .commit
                     }
                     return answer!

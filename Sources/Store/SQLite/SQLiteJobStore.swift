@@ -17,8 +17,6 @@ public final class SQLiteJobStore: JobStore, RecordedFileLookup {
     let pool: DatabasePool
     /// Batches the leases and state changes of concurrent workers into shared transactions.
     let groupCommit: GroupCommit
-    /// Batches the push receiver's appends into shared, fsync'd transactions.
-    let spoolCommit: GroupCommit
     /// The migrations this opening applied, in order; empty when the database was already current.
     public let appliedMigrations: [String]
 
@@ -64,7 +62,6 @@ public final class SQLiteJobStore: JobStore, RecordedFileLookup {
             (pool, appliedMigrations) = try Self.openAndMigrate(
                 path: path, configuration: configuration, patience: busyTimeout, migrate: schema == .migrate)
             groupCommit = GroupCommit(writer: pool)
-            spoolCommit = GroupCommit(writer: pool, durable: true)
         } catch let error as StoreError {
             throw error
         } catch let error as DatabaseError {

@@ -51,6 +51,10 @@ extension ConfigurationLoader {
         ingest.retryAfterSeconds = values.int("ingest.retry_after_seconds", default: ingest.retryAfterSeconds)
         ingest.sealIntervalSeconds = values.int("ingest.seal_interval_seconds", default: ingest.sealIntervalSeconds)
         ingest.keyTemplate = values.string("ingest.key_template", default: ingest.keyTemplate)
+        ingest.maxConnections = values.int("ingest.max_connections", default: ingest.maxConnections)
+        ingest.idleTimeoutSeconds = values.int("ingest.idle_timeout_seconds", default: ingest.idleTimeoutSeconds)
+        ingest.maxPartBytes = Int64(values.int("ingest.max_part_bytes", default: Int(ingest.maxPartBytes)))
+        ingest.quarantineRetentionHours = values.int("ingest.quarantine_retention_hours", default: ingest.quarantineRetentionHours)
         return ingest
     }
 
@@ -69,6 +73,10 @@ extension ConfigurationLoader {
         require((1...4096).contains(ingest.maxConcurrentRequests), "ingest.max_concurrent_requests must be between 1 and 4096")
         require((1...3600).contains(ingest.retryAfterSeconds), "ingest.retry_after_seconds must be between 1 and 3600")
         require((1...3600).contains(ingest.sealIntervalSeconds), "ingest.seal_interval_seconds must be between 1 and 3600")
+        require((1...65536).contains(ingest.maxConnections), "ingest.max_connections must be between 1 and 65536")
+        require((1...3600).contains(ingest.idleTimeoutSeconds), "ingest.idle_timeout_seconds must be between 1 and 3600")
+        require(ingest.maxPartBytes >= 1 << 20, "ingest.max_part_bytes must be at least 1048576")
+        require((1...(24 * 365)).contains(ingest.quarantineRetentionHours), "ingest.quarantine_retention_hours must be between 1 and 8760")
         do {
             _ = try StreamKeyTemplate(ingest.keyTemplate)
         } catch {

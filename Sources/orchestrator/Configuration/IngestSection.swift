@@ -39,8 +39,14 @@ enum IngestSection {
             var endpoint = IngestEndpoint(path: mapping["path"]?.string ?? "")
             if !endpoint.path.hasPrefix("/") { problems.add("\(at).path must be a path starting with / (got \(endpoint.path))") }
             endpoint.domain = mapping["domain"]?.string
+            if let domain = endpoint.domain, !isHostName(domain) {
+                problems.add("\(at).domain must be a host name such as www.example.com (got \(domain))")
+            }
             if let map = mapping["disid_domains"] {
                 endpoint.disidDomains = stringMap(map, key: "\(at).disid_domains", problems: problems)
+                for (disid, domain) in endpoint.disidDomains.sorted(by: { $0.key < $1.key }) where !isHostName(domain) {
+                    problems.add("\(at).disid_domains.\(disid) must be a host name such as www.example.com (got \(domain))")
+                }
             }
             if endpoint.domain == nil && endpoint.disidDomains.isEmpty {
                 problems.add("\(at) needs a domain or a disid_domains map")
@@ -56,6 +62,16 @@ enum IngestSection {
         let paths = result.map(\.path)
         if Set(paths).count != paths.count { problems.add("\(key) lists the same path twice") }
         return result
+    }
+
+    /// Letters, digits, `-` and `_` in dot-separated labels: the domain goes into object keys and file names.
+    private static func isHostName(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.count <= 253 && text.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+            !label.isEmpty && label.utf8.allSatisfy { byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                    || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+            }
+        }
     }
 
     /// Headers as a map (`{X-Api-Key: secret}`) or as the sender's own list of `{name, value}` pairs.

@@ -174,6 +174,9 @@ struct OrchestratorConfiguration: Sendable, CustomStringConvertible {
         workers.spoolDirectory.isEmpty ? database + ".spool" : workers.spoolDirectory
     }
 
+    /// Where the push receiver's part files live: `stream/` in the spool directory.
+    var resolvedStreamSpoolDirectory: String { resolvedSpoolDirectory + "/stream" }
+
     /// The rules every window is worked by, for the scheduler and the worker pool alike.
     var windowPolicy: WindowPolicy {
         WindowPolicy(

@@ -1,0 +1,288 @@
+import Core
+import Foundation
+import GRDB
+import JobModel
+
+/// The push spool: each part's lines in an append-only file (`StreamPartFiles`), and in the database
+/// only the index (each part's state, committed file length, line and NDJSON byte counts), the body
+/// digests, the quarantined lines and the totals. The spool writes each chunk's `data` as given (the
+/// receiver hands it gzip members) and never looks inside.
+///
+/// An append writes its lines into the part files at their committed lengths inside a shared
+/// transaction; before that transaction commits (fsync'd, `synchronous = FULL`), the part files it
+/// wrote are fsync'd, so a 2xx follows the fsync of both the data and the index, and a body's digest
+/// commits with the lengths that make its lines visible. Every line is written once, to its part file;
+/// the database no longer carries the lines through its WAL and into its main file.
+///
+/// Open it once per process, under the instance lock, before the receiver starts: opening repairs
+/// what a crash left (see `init`). Thread-safe.
+public final class SQLiteStreamSpool: StreamSpool {
+    /// The database holding the index.
+    public let store: SQLiteJobStore
+    /// Part files cut back and removed by the start-up repair (for the start-up log).
+    public let repaired: (cut: Int, removed: Int)
+    private let files: StreamPartFiles
+    private let commit: GroupCommit
+
+    /// Opens the spool of `store` with its part files in `directory`, and repairs it: lines of the
+    /// previous layout (`stream_chunks`, raw NDJSON) are moved into part files through `encode` (the
+    /// encoding the receiver gives new chunks), each part file is cut back to its committed length, and
+    /// files of no open or sealed part are removed.
+    public init(store: SQLiteJobStore, directory: String, encode: @Sendable ([UInt8]) -> [UInt8]) throws {
+        self.store = store
+        let files = try StreamPartFiles(directory: directory)
+        self.files = files
+        commit = GroupCommit(writer: store.pool, durable: true, beforeCommit: { try files.synchronizeWritten() })
+        try Self.moveChunksIntoFiles(store: store, files: files, encode: encode)
+        let committed = try store.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT domain, hour, part, file_bytes FROM stream_parts WHERE state IN ('open', 'sealed')")
+                .reduce(into: [StreamPartKey: Int64]()) { map, row in
+                    map[StreamPartKey(domain: row["domain"], hour: row["hour"], part: row["part"])] = row["file_bytes"]
+                }
+        }
+        repaired = try files.repair(committed: committed)
+    }
+
+    /// Closes the cached part file descriptors (the store is closed by its owner).
+    public func close() {
+        files.closeAll()
+    }
+
+    public func append(_ append: SpoolAppend, limits: SpoolLimits, repeatedSince: Date, now: Date) async throws -> SpoolAppendResult {
+        let files = self.files
+        return try await commit.perform { db in
+            try Self.write(append, limits: limits, repeatedSince: repeatedSince, now: now, files: files, in: db)
+        }
+    }
+
+    /// One request's append inside a shared transaction; earlier appends of the same batch are visible,
+    /// so two identical bodies in one batch store once and the quota counts what the batch already took.
+    private static func write(
+        _ append: SpoolAppend, limits: SpoolLimits, repeatedSince: Date, now: Date, files: StreamPartFiles, in db: Database
+    ) throws -> SpoolAppendResult {
+        let seconds = now.databaseSeconds
+        let digest = Data(append.bodyDigest)
+        let domainOfBody = append.chunks.first?.domain ?? append.quarantined.first?.domain ?? ""
+        if let acceptedAt = try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT accepted_at FROM stream_bodies WHERE sha256 = ?"), arguments: [digest]),
+            acceptedAt >= repeatedSince.databaseSeconds
+        {
+            try SQLiteJobStore.addTotals(domain: domainOfBody, repeated: 1, in: db)
+            return .repeated
+        }
+        let held = try Int64.fetchOne(db.cachedStatement(sql: "SELECT total(spool_bytes) FROM stream_totals")) ?? 0
+        guard held + append.byteCount <= limits.quotaBytes else { return .overQuota }
+        try db.cachedStatement(sql: """
+            INSERT INTO stream_bodies (sha256, accepted_at) VALUES (?, ?)
+            ON CONFLICT (sha256) DO UPDATE SET accepted_at = excluded.accepted_at
+            """).execute(arguments: [digest, seconds])
+        for chunk in append.chunks where chunk.lineCount > 0 {
+            let hour = chunk.hour.databaseSeconds
+            var key: StreamPartKey?
+            var length: Int64 = 0
+            if let open = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT part, byte_count, file_bytes FROM stream_parts WHERE domain = ? AND hour = ? AND state = 'open'"),
+                arguments: [chunk.domain, hour])
+            {
+                let openKey = StreamPartKey(domain: chunk.domain, hour: hour, part: open["part"])
+                let lineBytes: Int64 = open["byte_count"]
+                length = open["file_bytes"]
+                if lineBytes > 0 && lineBytes + Int64(chunk.byteCount) > limits.maxPartBytes {
+                    // Full: sealed now (the sealer plans its window on its next pass); the lines open the next part.
+                    try db.cachedStatement(sql: """
+                        UPDATE stream_parts SET state = 'sealed', sealed_at = ? WHERE domain = ? AND hour = ? AND part = ? AND state = 'open'
+                        """).execute(arguments: [seconds, chunk.domain, hour, openKey.part])
+                    length = 0
+                } else {
+                    key = openKey
+                }
+            }
+            if key == nil {
+                let next = (try Int64.fetchOne(
+                    db.cachedStatement(sql: "SELECT max(part) FROM stream_parts WHERE domain = ? AND hour = ?"),
+                    arguments: [chunk.domain, hour]) ?? 0) + 1
+                try db.cachedStatement(sql: "INSERT INTO stream_parts (domain, hour, part, created_at) VALUES (?, ?, ?, ?)")
+                    .execute(arguments: [chunk.domain, hour, next, seconds])
+                key = StreamPartKey(domain: chunk.domain, hour: hour, part: next)
+            }
+            guard let key else { continue }
+            try files.write(chunk.data, to: key, at: length)
+            try db.cachedStatement(sql: """
+                UPDATE stream_parts SET line_count = line_count + ?, byte_count = byte_count + ?, file_bytes = file_bytes + ?
+                WHERE domain = ? AND hour = ? AND part = ?
+                """).execute(arguments: [chunk.lineCount, chunk.byteCount, chunk.data.count, chunk.domain, hour, key.part])
+            try SQLiteJobStore.addTotals(domain: chunk.domain, accepted: Int64(chunk.lineCount), bytes: Int64(chunk.byteCount), in: db)
+        }
+        for line in append.quarantined {
+            try db.cachedStatement(sql: "INSERT INTO stream_quarantine (domain, received_at, reason, line) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [line.domain, seconds, line.reason, Data(line.bytes)])
+            try SQLiteJobStore.addTotals(domain: line.domain, quarantined: 1, bytes: Int64(line.bytes.count), in: db)
+        }
+        return .stored
+    }
+
+    @discardableResult
+    public func sealParts(
+        hoursBefore cutoff: Date, source: String, forgetBodiesBefore: Date, forgetQuarantineBefore: Date, now: Date
+    ) async throws -> Int {
+        let sealed = try await store.pool.write { db in
+            let seconds = now.databaseSeconds
+            try db.execute(
+                sql: "UPDATE stream_parts SET state = 'sealed', sealed_at = ? WHERE state = 'open' AND hour < ?",
+                arguments: [seconds, cutoff.databaseSeconds])
+            let sealed = db.changesCount
+            try db.execute(sql: "DELETE FROM stream_bodies WHERE accepted_at < ?", arguments: [forgetBodiesBefore.databaseSeconds])
+            try Self.forgetQuarantine(before: forgetQuarantineBefore.databaseSeconds, in: db)
+            try Self.planSealedHours(source: source, now: now, in: db)
+            return sealed
+        }
+        files.closeParts(before: cutoff.databaseSeconds)
+        return sealed
+    }
+
+    /// Deletes the lines quarantined before `before`, taking their bytes off their domains' spool bytes.
+    private static func forgetQuarantine(before: Int64, in db: Database) throws {
+        let expired = try Row.fetchAll(
+            db, sql: "SELECT domain, sum(length(line)) AS bytes FROM stream_quarantine WHERE received_at < ? GROUP BY domain",
+            arguments: [before])
+        guard !expired.isEmpty else { return }
+        for row in expired {
+            try SQLiteJobStore.addTotals(domain: row["domain"], bytes: -(row["bytes"] as Int64), in: db)
+        }
+        try db.execute(sql: "DELETE FROM stream_quarantine WHERE received_at < ?", arguments: [before])
+    }
+
+    /// Level-triggered: every hour with a sealed part gets a window that will run, whether the part
+    /// was sealed just now, before a crash, or while an earlier run of its window was finishing.
+    private static func planSealedHours(source: String, now: Date, in db: Database) throws {
+        let seconds = now.databaseSeconds
+        let waiting = try Row.fetchAll(db, sql: """
+            SELECT DISTINCT stream_parts.domain, stream_parts.hour, jobs.state
+            FROM stream_parts
+            LEFT JOIN domains ON domains.source = ? AND domains.domain = stream_parts.domain
+            LEFT JOIN jobs ON jobs.hour = stream_parts.hour AND jobs.domain_id = domains.id
+            WHERE stream_parts.state = 'sealed' AND (jobs.state IS NULL OR jobs.state = 'done')
+            ORDER BY stream_parts.hour, stream_parts.domain
+            """, arguments: [source])
+        for row in waiting {
+            let domain: String = row["domain"]
+            let hour: Int64 = row["hour"]
+            let (domainID, domainTag) = try SQLiteJobStore.knownDomain(source: source, domain: domain, now: now, in: db)
+            let tag = max(domainTag, try SQLiteJobStore.virtualTime(in: db)) + 1
+            if (row["state"] as String?) == nil {
+                try db.execute(
+                    sql: "INSERT INTO jobs (domain_id, hour, fair_tag, run_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [domainID, hour, tag, seconds, seconds, seconds])
+                try db.execute(sql: "UPDATE domains SET window_count = window_count + 1 WHERE id = ?", arguments: [domainID])
+            } else {
+                try db.execute(
+                    sql: """
+                        UPDATE jobs SET state = 'pending', pass = 'copy', final = 0, attempts = 0, run_at = ?, updated_at = ?,
+                            fair_tag = ?
+                        WHERE hour = ? AND domain_id = ? AND state = 'done'
+                        """,
+                    arguments: [seconds, seconds, tag, hour, domainID])
+            }
+            try db.execute(
+                sql: "UPDATE domains SET fair_tag = ?, updated_at = ? WHERE id = ?",
+                arguments: [tag, seconds, domainID])
+        }
+    }
+
+    public func parts(domain: String, hour: Date) async throws -> [StreamPart] {
+        try await store.parts(domain: domain, hour: hour)
+    }
+
+    public func read(_ part: StreamPart, from offset: Int64, maxBytes: Int) async throws -> [UInt8] {
+        let key = StreamPartKey(domain: part.domain, hour: part.hour.databaseSeconds, part: Int64(part.part))
+        let committed = try await store.pool.read { db in
+            try Int64.fetchOne(
+                db, sql: "SELECT file_bytes FROM stream_parts WHERE domain = ? AND hour = ? AND part = ? AND state <> 'uploaded'",
+                arguments: [key.domain, key.hour, key.part])
+        }
+        guard let committed else {
+            throw StoreError("store.spool_part_gone", "part \(part.part) of \(part.domain) at \(key.hour) is not in the spool (already uploaded?)")
+        }
+        let files = self.files
+        return try files.read(key, from: offset, maxBytes: maxBytes, committed: committed)
+    }
+
+    @discardableResult
+    public func markUploaded(_ part: StreamPart, objectKey: String, objectSize: Int64, now: Date) async throws -> Bool {
+        let key = StreamPartKey(domain: part.domain, hour: part.hour.databaseSeconds, part: Int64(part.part))
+        let recorded = try await store.pool.write { db in
+            guard let bytes = try Int64.fetchOne(
+                db, sql: "SELECT byte_count FROM stream_parts WHERE domain = ? AND hour = ? AND part = ? AND state = 'sealed'",
+                arguments: [key.domain, key.hour, key.part])
+            else { return false }
+            try db.execute(
+                sql: """
+                    UPDATE stream_parts SET state = 'uploaded', object_key = ?, object_size = ?, uploaded_at = ?
+                    WHERE domain = ? AND hour = ? AND part = ?
+                    """,
+                arguments: [objectKey, objectSize, now.databaseSeconds, key.domain, key.hour, key.part])
+            try SQLiteJobStore.addTotals(domain: key.domain, uploaded: 1, bytes: -bytes, in: db)
+            return true
+        }
+        // After the commit: a crash before this removal leaves a file the next start-up removes.
+        if recorded { files.remove(key) }
+        return recorded
+    }
+
+    public func spoolBytes() async throws -> Int64 {
+        try await store.spoolBytes()
+    }
+
+    public func streamStatus() async throws -> [StreamDomainStatus] {
+        try await store.streamStatus()
+    }
+
+    /// Moves lines spooled in the database by earlier versions (`stream_chunks`) into part files, one
+    /// part at a time, each chunk through `encode`: the file is written from its start and fsync'd
+    /// before the part's rows are deleted and its length recorded, so an interrupted move is simply
+    /// done again.
+    private static func moveChunksIntoFiles(store: SQLiteJobStore, files: StreamPartFiles, encode: ([UInt8]) -> [UInt8]) throws {
+        let parts = try store.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT DISTINCT domain, hour, part FROM stream_chunks").map {
+                StreamPartKey(domain: $0["domain"], hour: $0["hour"], part: $0["part"])
+            }
+        }
+        for key in parts {
+            try store.pool.write { db in
+                var offset: Int64 = 0
+                let chunks = try Row.fetchCursor(
+                    db, sql: "SELECT lines FROM stream_chunks WHERE domain = ? AND hour = ? AND part = ? ORDER BY id",
+                    arguments: [key.domain, key.hour, key.part])
+                while let chunk = try chunks.next() {
+                    let data = encode([UInt8](chunk["lines"] as Data))
+                    try files.write(data, to: key, at: offset)
+                    offset += Int64(data.count)
+                }
+                try files.synchronizeWritten()
+                try db.execute(
+                    sql: "DELETE FROM stream_chunks WHERE domain = ? AND hour = ? AND part = ?", arguments: [key.domain, key.hour, key.part])
+                try db.execute(
+                    sql: "UPDATE stream_parts SET file_bytes = ? WHERE domain = ? AND hour = ? AND part = ?",
+                    arguments: [offset, key.domain, key.hour, key.part])
+            }
+            files.close(key)
+        }
+    }
+}
+
+extension SQLiteJobStore {
+    /// The sealed and uploaded parts of one stream domain-hour, by part number.
+    public func parts(domain: String, hour: Date) async throws -> [StreamPart] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT part, state, line_count, object_key, object_size FROM stream_parts
+                WHERE domain = ? AND hour = ? AND state <> 'open' ORDER BY part
+                """, arguments: [domain, hour.databaseSeconds]
+            ).map { row in
+                StreamPart(
+                    domain: domain, hour: hour, part: row["part"], state: row["state"], lineCount: row["line_count"],
+                    objectKey: row["object_key"], objectSize: row["object_size"])
+            }
+        }
+    }
+}
