@@ -95,12 +95,8 @@ final class GroupCommit: Sendable {
 
     private func drainHere() {
         while let batch = nextBatch() {
-            let answers: [@Sendable () -> Void]
-            do {
-                answers = try writer.writeWithoutTransaction { db in self.commit(batch, in: db) }
-            } catch {
-                answers = batch.map { change in { change.fail(error) } }
-            }
+            // `commit` answers every failure itself, so the write cannot throw.
+            let answers = writer.writeWithoutTransaction { db in self.commit(batch, in: db) }
             for answer in answers { answer() }
         }
     }
