@@ -93,7 +93,7 @@ public struct ObjectStoreSink: ObjectSink {
 
     /// Runs `body`, passing the store client's errors on as `TransferError`s with the same code,
     /// message and classification, so a sink throws the transfer's error type whatever failed.
-    private static func asTransferError<Result>(_ body: () async throws -> Result) async throws -> Result {
+    static func asTransferError<Result>(_ body: () async throws -> Result) async throws -> Result {
         do {
             return try await body()
         } catch let error as ObjectStoreError {
