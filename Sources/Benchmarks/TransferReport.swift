@@ -76,6 +76,8 @@ struct TransferReport: Encodable {
     var settings: String
     /// `rclone version`'s first line.
     var rcloneVersion: String
+    /// The single-core cost of each concurrent stage of the download, from `singleCoreSeconds`.
+    var pipelineStageSeconds: PipelineStages
     /// The many-package case (`TransferCatchUp`), when run.
     var catchUp: TransferCatchUp.Report?
     /// `catchUp.ratio`: the service's seconds over `rclone copy`'s for the same packages.
@@ -101,6 +103,7 @@ struct TransferReport: Encodable {
         case sourceSeconds = "source_seconds"
         case settings
         case rcloneVersion = "rclone_version"
+        case pipelineStageSeconds = "pipeline_stage_cpu_seconds"
         case catchUp = "catchup"
         case catchUpRatio = "catchup_ratio"
     }
@@ -119,6 +122,32 @@ struct TransferReport: Encodable {
         if orchestratorPeakRSSMiB >= Double(targets.orchestratorPeakRSSMiB) { missed.append("orchestrator_peak_rss_mib") }
         if let catchUpRatio, catchUpRatio > targets.catchUpRatio { missed.append("catchup_ratio") }
         return missed
+    }
+}
+
+/// The single-core seconds of each stage the download runs concurrently (`PackageDownloader.readBody`),
+/// from the cost profile: on two cores a round cannot take less than the slowest, nor less than half
+/// their sum plus the upload's own work.
+struct PipelineStages: Encodable {
+    /// ISA-L's inflate of the whole package.
+    var inflate: Double
+    /// CRC-64, MD5 and SHA-256 of the whole package.
+    var digests: Double
+    /// The spool write (measured with its fsync, which the spool skips) and each part's MD5 and CRC-64.
+    var spoolAndParts: Double
+    /// The name of the slowest stage.
+    var slowest: String
+
+    init(_ profile: TransferCostProfile) {
+        inflate = profile.gzipVerifySeconds
+        digests = profile.digestsSeconds
+        spoolAndParts = RoundStatistics.rounded(profile.writeFsyncSeconds + profile.md5Seconds + profile.crc64Seconds)
+        slowest = [("inflate", inflate), ("digests", digests), ("spool_and_parts", spoolAndParts)].max { $0.1 < $1.1 }!.0
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case inflate, digests, slowest
+        case spoolAndParts = "spool_and_parts"
     }
 }
 

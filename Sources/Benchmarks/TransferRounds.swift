@@ -64,7 +64,7 @@ struct TransferRounds {
             singleCoreSeconds: profile, sourceSeconds: source.seconds,
             settings: "orchestrator: production defaults (SigV4 path style, multipart from 64 MiB, 8 MiB parts, "
                 + "3 in flight, parts uploaded while downloading); rclone copyurl: defaults",
-            rcloneVersion: try rcloneVersion())
+            rcloneVersion: try rcloneVersion(), pipelineStageSeconds: PipelineStages(profile))
         report.targetsMissed = report.missed
         Progress.say(
             String(
