@@ -162,6 +162,8 @@ struct TransferCatchUp {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let config = directory + "/orchestrator.yaml"
         try configuration(simulator: simulator, directory: directory).write(toFile: config, atomically: true, encoding: .utf8)
+        // It holds the simulator's and the store's keys: the service warns about a file others can read.
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: config)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: orchestrator)
         process.arguments = ["run", "--config", config]
