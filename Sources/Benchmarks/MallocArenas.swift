@@ -17,10 +17,16 @@ enum MallocArenas {
         // `mallopt` is in <malloc.h>, which the Glibc module does not export: look it up instead.
         typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
-        _ = unsafeBitCast(symbol, to: Mallopt.self)(arenaMaximumParameter, count)
+        let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
+        _ = mallopt(arenaMaximumParameter, count)
+        // A fixed threshold: buffers of 256 KiB and more (the chunks and slices) are mapped and given
+        // back when freed, instead of glibc raising the threshold after the first free and keeping them.
+        _ = mallopt(mmapThresholdParameter, 256 << 10)
         #endif
     }
 
     /// `M_ARENA_MAX` of <malloc.h>.
     private static let arenaMaximumParameter: Int32 = -8
+    /// `M_MMAP_THRESHOLD` of <malloc.h>.
+    private static let mmapThresholdParameter: Int32 = -3
 }
