@@ -16,6 +16,8 @@ struct TransferBenchmark {
     var rounds: Int
     /// This executable, started as `transfer-once` for the orchestrator's rounds.
     var benchExecutable: String
+    /// The `orchestrator` executable for the catch-up case; nil skips it.
+    var orchestrator: String?
 
     /// The key pair `rclone serve s3` accepts (rclone rejects very short access key IDs).
     static let accessKeyID = "AKIDTRANSFERBENCH0001"
@@ -30,7 +32,7 @@ struct TransferBenchmark {
     private var python: String
 
     /// Checks the tools are there: `rclone` and `python3` on `PATH`, GNU time at `/usr/bin/time`.
-    init(workDirectory: String, bytes: Int, rounds: Int, benchExecutable: String) throws {
+    init(workDirectory: String, bytes: Int, rounds: Int, benchExecutable: String, orchestrator: String? = nil) throws {
         guard FileManager.default.fileExists(atPath: workDirectory) else {
             throw BenchmarkError("the work directory \(workDirectory) does not exist")
         }
@@ -45,6 +47,7 @@ struct TransferBenchmark {
         self.bytes = bytes
         self.rounds = rounds
         self.benchExecutable = benchExecutable
+        self.orchestrator = orchestrator
         self.rclone = rclone
         self.python = python
     }
@@ -86,7 +89,20 @@ struct TransferBenchmark {
         let rounds = TransferRounds(
             benchmark: self, rclone: rclone, sourceURL: source.baseURL + "/package.gz", endpoint: store.baseURL,
             sourceMD5: sourceMD5)
-        return try await rounds.run(packagePath: packagePath)
+        var report = try await rounds.run(packagePath: packagePath)
+        // The package is not needed past the rounds; the catch-up writes 2.5 GiB of its own.
+        try? FileManager.default.removeItem(atPath: packagePath)
+        if let orchestrator {
+            let catchUp = try await TransferCatchUp(benchmark: self, orchestrator: orchestrator, rclone: rclone, endpoint: store.baseURL).run()
+            report.catchUp = catchUp
+            report.catchUpRatio = catchUp.ratio
+            report.targetsMissed = report.missed
+            Progress.say(
+                String(
+                    format: "catch-up result: orchestrator %.2f s, rclone copy %.2f s, catchup_ratio %.3f", catchUp.orchestratorSeconds,
+                    catchUp.rcloneSeconds, catchUp.ratio))
+        }
+        return report
     }
 
     /// `name` under the work directory.

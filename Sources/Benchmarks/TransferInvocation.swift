@@ -11,13 +11,13 @@ import Foundation
 enum TransferCommand {
     /// How to call the two subcommands.
     static let usage = """
-        usage: orchestrator-bench transfer --work-dir DIR [--bytes N] [--rounds N]
+        usage: orchestrator-bench transfer --work-dir DIR [--bytes N] [--rounds N] [--orchestrator PATH]
           --work-dir DIR   an empty directory for the package, the bucket and the spool (removed by the caller)
           --bytes N        size of the gzip package in bytes (default 1073741824, 1 GiB)
           --rounds N       rounds per tool, alternating orchestrator and rclone (default 3)
         usage: orchestrator-bench transfer-once --url URL --endpoint URL --bucket B --key K \\
                  --access-key ID --secret-key S --spool-dir DIR --ledger FILE \
-                 [--part-size-mib N] [--part-concurrency N]
+                 [--part-size-mib N] [--part-concurrency N] [--size N]
           one orchestrator round: the package at URL into the S3 bucket B at E (SigV4, path style),
           production sink defaults unless overridden (8 MiB parts, 3 in flight; `transfer` never
           overrides them); prints one JSON line of phase timings
@@ -31,10 +31,10 @@ enum TransferCommand {
         guard let name = arguments.first, name == "transfer" || name == "transfer-once" else { return false }
         let allowed: Set<String> =
             name == "transfer"
-            ? ["--work-dir", "--bytes", "--rounds"]
+            ? ["--work-dir", "--bytes", "--rounds", "--orchestrator"]
             : [
                 "--url", "--endpoint", "--bucket", "--key", "--access-key", "--secret-key", "--spool-dir", "--ledger",
-                "--part-size-mib", "--part-concurrency",
+                "--part-size-mib", "--part-concurrency", "--size",
             ]
         let options = try parseOptions(arguments.dropFirst(), allowed: allowed)
         if name == "transfer" {
@@ -42,7 +42,7 @@ enum TransferCommand {
                 workDirectory: options.required("--work-dir"),
                 bytes: options.positiveInteger("--bytes", default: 1 << 30),
                 rounds: options.positiveInteger("--rounds", default: 3),
-                benchExecutable: executablePath())
+                benchExecutable: executablePath(), orchestrator: options.values["--orchestrator"])
             let report = try await benchmark.run()
             Progress.line(try report.jsonLine())
         } else {
@@ -52,7 +52,8 @@ enum TransferCommand {
                 accessKeyID: options.required("--access-key"), secretAccessKey: options.required("--secret-key"),
                 spoolDirectory: options.required("--spool-dir"), ledgerPath: options.required("--ledger"),
                 partSizeMiB: options.positiveInteger("--part-size-mib", default: TransferOnce.defaultPartSizeMiB),
-                partConcurrency: options.positiveInteger("--part-concurrency", default: TransferOnce.defaultPartConcurrency))
+                partConcurrency: options.positiveInteger("--part-concurrency", default: TransferOnce.defaultPartConcurrency),
+                announcedSize: options.optionalPositiveInteger("--size").map(Int64.init))
             let timings = try await round.run()
             Progress.line(try timings.jsonLine())
         }
@@ -101,6 +102,10 @@ enum TransferCommand {
                 throw usageError("\(flag) needs a positive integer, not '\(text)'")
             }
             return number
+        }
+
+        func optionalPositiveInteger(_ flag: String) throws -> Int? {
+            values[flag] == nil ? nil : try positiveInteger(flag, default: 0)
         }
     }
 }

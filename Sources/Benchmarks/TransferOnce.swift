@@ -39,6 +39,9 @@ struct TransferOnce {
     var partSizeMiB = Self.defaultPartSizeMiB
     /// Parts in flight (`sink.part_concurrency`); for experiments with other values.
     var partConcurrency = Self.defaultPartConcurrency
+    /// The size the listing announces (`--size`), as the CDN's `FileSize`; nil for a listing without one,
+    /// which stores after the download instead of while it runs.
+    var announcedSize: Int64?
 
     /// The service's default `sink.part_size_mib`.
     static let defaultPartSizeMiB = 8
@@ -98,7 +101,7 @@ struct TransferOnce {
         let fileName = slash.map { String(key[key.index(after: $0)...]) } ?? key
         let template = slash.map { String(key[...$0]) + "{filename}" } ?? "{filename}"
         let package = LogPackage(
-            name: fileName, area: KeyTemplate.primaryArea, hour: Self.window.hour, url: url, announcedSize: nil)
+            name: fileName, area: KeyTemplate.primaryArea, hour: Self.window.hour, url: url, announcedSize: announcedSize)
         let client = ObjectStoreClient(
             configuration: ObjectStoreConfiguration(
                 dialect: .s3, endpoint: endpoint, bucket: bucket, region: "us-east-1", pathStyle: true,
@@ -123,10 +126,11 @@ struct TransferTimings: Codable, Sendable {
     var totalSeconds: Double
     /// The skip check: HEAD of the key before downloading.
     var headSeconds: Double
-    /// Everything but the sink's calls: the listing (instant here), the download with its checks and
-    /// digests, the fsync, the client and ledger set-up and shutdown.
+    /// Everything but the HEAD and the upload's tail: the listing (instant here), the download with its
+    /// checks and digests and the parts uploaded meanwhile, the client and ledger set-up and shutdown.
     var downloadSeconds: Double
-    /// `ObjectStoreSink.store`: part digests, the parts, Complete and the verification.
+    /// What the upload adds after the download returned: the parts still in flight, Complete and the
+    /// verification (the whole `ObjectStoreSink.store` for a package stored after its download).
     var uploadSeconds: Double
 
     /// The JSON keys, snake_case.
@@ -182,8 +186,8 @@ private final class PhaseTimes: Sendable {
 }
 
 /// An `ObjectSink` that forwards to another and times each call.
-private struct TimedSink: ObjectSink {
-    let base: any ObjectSink
+private struct TimedSink: PipelinedObjectSink {
+    let base: ObjectStoreSink
     let phases: PhaseTimes
 
     func existingObject(at key: String) async throws -> StoredObject? {
@@ -203,4 +207,28 @@ private struct TimedSink: ObjectSink {
         defer { phases.add(start.duration(to: .now), to: .store) }
         return try await base.store(file, at: key)
     }
+
+    func storesWhileDownloading(size: Int64) -> Bool { base.storesWhileDownloading(size: size) }
+
+    /// Times the part of the call after the download returned: Complete and its verification, and the
+    /// parts still in flight then.
+    func store(
+        size: Int64, at key: String, downloadingWith download: @escaping @Sendable (PartCutting) async throws -> SpooledFile
+    ) async throws -> (file: SpooledFile, etag: String?) {
+        let downloaded = DownloadEnd()
+        let phases = self.phases
+        defer {
+            if let end = downloaded.instant.withLock({ $0 }) { phases.add(end.duration(to: .now), to: .store) }
+        }
+        return try await base.store(size: size, at: key) { cutting in
+            let file = try await download(cutting)
+            downloaded.instant.withLock { $0 = .now }
+            return file
+        }
+    }
+}
+
+/// When a pipelined store's download returned; set from the download's task.
+private final class DownloadEnd: Sendable {
+    let instant = Mutex<ContinuousClock.Instant?>(nil)
 }

@@ -5,7 +5,9 @@ struct TransferReport: Encodable {
     /// The goals the headline numbers are held against.
     struct Targets: Encodable {
         /// Orchestrator seconds over rclone seconds, at most.
-        var ratio = 1.0
+        var ratio = 0.8
+        /// The catch-up's service seconds over `rclone copy` seconds, at most.
+        var catchUpRatio = 1.0
         /// The orchestrator's peak RSS, under this many MiB.
         var orchestratorPeakRSSMiB = 64
 
@@ -13,6 +15,7 @@ struct TransferReport: Encodable {
         enum CodingKeys: String, CodingKey {
             case ratio
             case orchestratorPeakRSSMiB = "orchestrator_peak_rss_mib"
+            case catchUpRatio = "catchup_ratio"
         }
     }
 
@@ -20,9 +23,9 @@ struct TransferReport: Encodable {
     struct Phases: Encodable {
         /// The skip check (HEAD).
         var head: Double
-        /// Download, verification and digests into the spool, fsync included.
+        /// Download, verification, digests and spool write, with the parts uploaded meanwhile.
         var download: Double
-        /// The sink: part digests, parts, Complete, verification.
+        /// What the upload adds after the download returned: the last parts in flight, Complete, verification.
         var upload: Double
         /// All of `transfer-once`'s own run (the rest of the wall time is process start and exit).
         var inProcess: Double
@@ -73,6 +76,12 @@ struct TransferReport: Encodable {
     var settings: String
     /// `rclone version`'s first line.
     var rcloneVersion: String
+    /// The single-core cost of each concurrent stage of the download, from `singleCoreSeconds`.
+    var pipelineStageSeconds: PipelineStages
+    /// The many-package case (`TransferCatchUp`), when run.
+    var catchUp: TransferCatchUp.Report?
+    /// `catchUp.ratio`: the service's seconds over `rclone copy`'s for the same packages.
+    var catchUpRatio: Double?
 
     /// The JSON keys, snake_case as the report prints them.
     enum CodingKeys: String, CodingKey {
@@ -94,6 +103,9 @@ struct TransferReport: Encodable {
         case sourceSeconds = "source_seconds"
         case settings
         case rcloneVersion = "rclone_version"
+        case pipelineStageSeconds = "pipeline_stage_cpu_seconds"
+        case catchUp = "catchup"
+        case catchUpRatio = "catchup_ratio"
     }
 
     /// The report as one line of JSON, keys sorted.
@@ -108,7 +120,34 @@ struct TransferReport: Encodable {
         var missed: [String] = []
         if ratio > targets.ratio { missed.append("ratio") }
         if orchestratorPeakRSSMiB >= Double(targets.orchestratorPeakRSSMiB) { missed.append("orchestrator_peak_rss_mib") }
+        if let catchUpRatio, catchUpRatio > targets.catchUpRatio { missed.append("catchup_ratio") }
         return missed
+    }
+}
+
+/// The single-core seconds of each stage the download runs concurrently (`PackageDownloader.readBody`),
+/// from the cost profile: on two cores a round cannot take less than the slowest, nor less than half
+/// their sum plus the upload's own work.
+struct PipelineStages: Encodable {
+    /// ISA-L's inflate of the whole package.
+    var inflate: Double
+    /// CRC-64, MD5 and SHA-256 of the whole package.
+    var digests: Double
+    /// The spool write (measured with its fsync, which the spool skips) and each part's MD5 and CRC-64.
+    var spoolAndParts: Double
+    /// The name of the slowest stage.
+    var slowest: String
+
+    init(_ profile: TransferCostProfile) {
+        inflate = profile.gzipVerifySeconds
+        digests = profile.digestsSeconds
+        spoolAndParts = RoundStatistics.rounded(profile.writeFsyncSeconds + profile.md5Seconds + profile.crc64Seconds)
+        slowest = [("inflate", inflate), ("digests", digests), ("spool_and_parts", spoolAndParts)].max { $0.1 < $1.1 }!.0
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case inflate, digests, slowest
+        case spoolAndParts = "spool_and_parts"
     }
 }
 

@@ -28,10 +28,12 @@ struct TransferRounds {
             scratchDirectory: benchmark.path("logs"), errorLogPath: benchmark.path("logs/curl.err"))
         Progress.say(String(format: "source: curl fetches the package in %.2f s", source.seconds))
 
+        // The listing announces the package's size, as the CDN's `FileSize` does.
+        let packageSize = try (FileManager.default.attributesOfItem(atPath: packagePath)[.size] as? NSNumber)?.int64Value ?? 0
         var orchestrator: [Round] = []
         var rclone: [Round] = []
         for number in 1...benchmark.rounds {
-            orchestrator.append(try runOrchestrator(round: number))
+            orchestrator.append(try runOrchestrator(round: number, packageSize: packageSize))
             rclone.append(try runRclone(round: number))
         }
 
@@ -61,8 +63,8 @@ struct TransferRounds {
                 upload: median(timings.map(\.uploadSeconds)), inProcess: median(timings.map(\.totalSeconds))),
             singleCoreSeconds: profile, sourceSeconds: source.seconds,
             settings: "orchestrator: production defaults (SigV4 path style, multipart from 64 MiB, 8 MiB parts, "
-                + "3 in flight, spool then upload); rclone copyurl: defaults",
-            rcloneVersion: try rcloneVersion())
+                + "3 in flight, parts uploaded while downloading); rclone copyurl: defaults",
+            rcloneVersion: try rcloneVersion(), pipelineStageSeconds: PipelineStages(profile))
         report.targetsMissed = report.missed
         Progress.say(
             String(
@@ -74,7 +76,7 @@ struct TransferRounds {
     }
 
     /// One orchestrator round in a fresh `transfer-once` process with a fresh ledger; checked, then cleaned.
-    private func runOrchestrator(round number: Int) throws -> Round {
+    private func runOrchestrator(round number: Int, packageSize: Int64) throws -> Round {
         try requireAbsent()
         let ledger = benchmark.path("logs/ledger-\(number).sqlite")
         let result = try CommandRunner.timed(
@@ -83,7 +85,7 @@ struct TransferRounds {
                 "transfer-once", "--url", sourceURL, "--endpoint", endpoint, "--bucket", TransferBenchmark.bucket,
                 "--key", TransferBenchmark.key, "--access-key", TransferBenchmark.accessKeyID,
                 "--secret-key", TransferBenchmark.secretAccessKey, "--spool-dir", benchmark.path("spool"),
-                "--ledger", ledger,
+                "--ledger", ledger, "--size", String(packageSize),
             ],
             scratchDirectory: benchmark.path("logs"), errorLogPath: benchmark.path("logs/orchestrator-\(number).err"))
         let line = result.output.split(whereSeparator: \.isNewline).last.map(String.init) ?? ""

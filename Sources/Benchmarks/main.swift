@@ -3,6 +3,8 @@ import Foundation
 // `orchestrator-bench NAME [options]`: runs one benchmark, prints progress lines and, last, one JSON
 // object. Normally started by `scripts/bench NAME`, which builds in release mode first.
 
+// As the service does, so `transfer-once` measures the service's memory.
+MallocArenas.limit()
 let arguments = Array(CommandLine.arguments.dropFirst())
 do {
     if try await TransferCommand.runIfRequested(arguments) { exit(0) }

@@ -13,7 +13,11 @@ import Metrics
 /// record forward without downloading; if the sink reports an object of the announced size with the
 /// CRC64 and MD5 (COS), skip without downloading too; otherwise download to the spool (size, gzip
 /// trailer and checksums verified on the way), and store it unless the sink already holds exactly those
-/// bytes. A corrupt or truncated download throws before anything reaches the sink.
+/// bytes. A corrupt or truncated download never becomes a stored object: with a `PipelinedObjectSink`
+/// and an announced size at or above its multipart threshold (and no object of that size at the key),
+/// the parts go up while the download runs and the sink completes the object only after the download
+/// verified, aborting the upload when it did not; otherwise the download verifies before anything
+/// reaches the sink.
 public struct LogPackageTransfer: WindowTransfer {
     private let source: any LogSource
     private let downloader: PackageDownloader
@@ -126,6 +130,12 @@ public struct LogPackageTransfer: WindowTransfer {
                 area: package.area, name: package.name, size: existing.size, crc64: crc64, md5: md5, sha256: "", objectKey: key,
                 skipped: true, etag: existing.etag, downloaded: false)
         }
+        if let pipelined = sink as? any PipelinedObjectSink, let announced = package.announcedSize,
+            pipelined.storesWhileDownloading(size: announced), existing?.size != announced
+        {
+            // Nothing of that size is stored there, so nothing to compare: upload while downloading.
+            return try await copyWhileDownloading(package, size: announced, to: key, of: window, into: pipelined, metadata: metadata)
+        }
         let file = try await calling(.cdnDownloads, orSpoolWhen: "download.spool") { try await downloader.download(package) }
         defer { try? FileManager.default.removeItem(atPath: file.path) }
         if let existing, existing.matches(file) {
@@ -139,6 +149,45 @@ public struct LogPackageTransfer: WindowTransfer {
         unfinished.remove(key, for: window)
         logger.debug("package stored", metadata: metadata.merging(["package.bytes": "\(file.size)"]) { $1 })
         return record(of: package, file: file, key: key, skipped: false, etag: etag)
+    }
+
+    /// Downloads `package` (announced as `size` bytes) into `sink`, whose parts go up while the download
+    /// goes on; the sink completes the object only after the download verified.
+    ///
+    /// The download's failures are told as the CDN downloads' (or the spool's), the sink's as the sink's:
+    /// a failure of the download is passed through the sink's call untold again.
+    private func copyWhileDownloading(
+        _ package: LogPackage, size: Int64, to key: String, of window: Window, into sink: any PipelinedObjectSink,
+        metadata: Logger.Metadata
+    ) async throws -> FileRecord {
+        let attempt = DownloadAttempt()
+        unfinished.insert(key, for: window)
+        let stored: (file: SpooledFile, etag: String?)
+        do {
+            stored = try await calling(.sink, unlessFailedElsewhere: attempt.failed) {
+                try await sink.store(size: size, at: key) { cutting in
+                    do {
+                        let file = try await calling(.cdnDownloads, orSpoolWhen: "download.spool") {
+                            try await downloader.download(package, cutting: cutting)
+                        }
+                        attempt.spooled(at: file.path)
+                        return file
+                    } catch {
+                        // Cancelled because an upload failed: that failure is the sink's to tell.
+                        if !Task.isCancelled { attempt.fail() }
+                        throw error
+                    }
+                }
+            }
+        } catch {
+            attempt.removeSpoolFile()
+            throw error
+        }
+        attempt.removeSpoolFile()
+        Counter(label: "orchestrator_uploaded_bytes_total").increment(by: Int64(stored.file.size))
+        unfinished.remove(key, for: window)
+        logger.debug("package stored while downloading", metadata: metadata.merging(["package.bytes": "\(stored.file.size)"]) { $1 })
+        return record(of: package, file: stored.file, key: key, skipped: false, etag: stored.etag)
     }
 
     /// `recorded`, carried forward as skipped and not downloaded, when it describes what `key` still
@@ -172,15 +221,19 @@ public struct LogPackageTransfer: WindowTransfer {
     /// false: then only a failure is told). An error saying the dependency is unavailable is thrown as
     /// `DependencyUnavailable`; an error whose code starts with `spoolPrefix` is the spool's rather than
     /// the dependency's.
+    ///
+    /// `failedElsewhere` says whether the error came from a call nested in `body` that was already told
+    /// (the download inside a pipelined store): it is then thrown as it is.
     private func calling<Result>(
-        _ dependency: Dependency, orSpoolWhen spoolPrefix: String? = nil, answering: Bool = true, _ body: () async throws -> Result
+        _ dependency: Dependency, orSpoolWhen spoolPrefix: String? = nil, answering: Bool = true,
+        unlessFailedElsewhere failedElsewhere: @Sendable () -> Bool = { false }, _ body: () async throws -> Result
     ) async throws -> Result {
         do {
             let result = try await body()
             if answering { observer?.answered(dependency) }
             if spoolPrefix != nil { observer?.answered(.spool) }
             return result
-        } catch let error as any ClassifiedError {
+        } catch let error as any ClassifiedError where !failedElsewhere() {
             let culprit = spoolPrefix.map { error.code.hasPrefix($0) } == true ? Dependency.spool : dependency
             guard error.isUnavailability else {
                 // It answered; what it said is about this window.
@@ -222,5 +275,28 @@ private final class UnfinishedUploads: Sendable {
 
     func removeAll(for window: Window) -> Set<String> {
         keys.withLock { $0.removeValue(forKey: window) ?? [] }
+    }
+}
+
+/// What became of the download inside a pipelined store: whether it failed (so the sink's call passes its
+/// error on untold), and the spool file it wrote, deleted once the store is over.
+private final class DownloadAttempt: Sendable {
+    private struct State {
+        var failed = false
+        var path: String?
+    }
+
+    private let state = Mutex(State())
+
+    /// Whether the download failed (not counting a cancellation).
+    var failed: @Sendable () -> Bool { { self.state.withLock { $0.failed } } }
+
+    func fail() { state.withLock { $0.failed = true } }
+
+    func spooled(at path: String) { state.withLock { $0.path = path } }
+
+    /// Deletes the spool file, if the download got that far.
+    func removeSpoolFile() {
+        if let path = state.withLock({ $0.path }) { try? FileManager.default.removeItem(atPath: path) }
     }
 }

@@ -182,8 +182,16 @@ extension ObjectStoreSink {
     ) async throws -> UploadedPart {
         let range = plan.range(ofPart: number)
         let digests = try await Self.digests(ofFileAt: file.path, offset: range.offset, length: range.length, key: key)
+        return try await sendPart(number, of: file.path, range: range, digests: digests, at: key, uploadID: uploadID)
+    }
+
+    /// Uploads part `number`, the `range` of the file at `path` whose digests are `digests`, with
+    /// `Content-MD5`, checks what the store returns, and records it in the ledger.
+    func sendPart(
+        _ number: Int, of path: String, range: (offset: Int64, length: Int64), digests: RangeDigests, at key: String, uploadID: String
+    ) async throws -> UploadedPart {
         let result = try await client.uploadPart(
-            key: key, uploadID: uploadID, partNumber: number, filePath: file.path, offset: range.offset,
+            key: key, uploadID: uploadID, partNumber: number, filePath: path, offset: range.offset,
             length: range.length, contentMD5: digests.md5)
         guard let etag = result.etag, !etag.isEmpty else {
             throw mismatch(key: key, "the store returned no ETag for part \(number)")
@@ -205,7 +213,7 @@ extension ObjectStoreSink {
     /// Checks the completed object: the returned CRC64 (COS) or the computable S3 multipart ETag settle
     /// it; otherwise (COS's multipart ETag is not computable, some stores return none) a HEAD does.
     /// Returns that HEAD, nil when none was needed.
-    private func verifyAssembled(_ file: SpooledFile, at key: String, result: UploadResult, expectedETag: String) async throws -> ObjectHead? {
+    func verifyAssembled(_ file: SpooledFile, at key: String, result: UploadResult, expectedETag: String) async throws -> ObjectHead? {
         if let crc64 = result.crc64 {
             guard crc64 == file.crc64 else {
                 throw mismatch(key: key, "the store reports CRC64 \(crc64) for the object, the file has \(file.crc64)")
@@ -238,7 +246,7 @@ extension ObjectStoreSink {
 
     /// Of two failures of parts, the one to report: a permanent error decides the upload's fate (abort),
     /// and cancellation is the least telling.
-    private static func moreTelling(_ current: (any Error)?, _ new: any Error) -> any Error {
+    static func moreTelling(_ current: (any Error)?, _ new: any Error) -> any Error {
         guard let current else { return new }
         if current is CancellationError { return new }
         if let new = new as? any ClassifiedError, !new.isRetryable, (current as? any ClassifiedError)?.isRetryable ?? true {

@@ -17,6 +17,9 @@ import ObjectStorage
 ///   the `UploadLedger` as they complete, so a retry (or a restart after a crash) of the same file
 ///   resumes with the parts still missing. A permanent error aborts the upload; a retryable one keeps it
 ///   for the next attempt. `abortUploads(startedBefore:keyPrefix:)` cleans up what is left behind.
+/// - As a `PipelinedObjectSink` (`ObjectStoreSink+Pipelined.swift`), the parts of a file of
+///   `multipartThreshold` bytes or more go up while it downloads, and Complete waits for the verified
+///   download; a download that fails verification has its upload aborted.
 ///
 /// Errors are `TransferError`s: the client's `ObjectStoreError`s passed on with their code and
 /// classification, or the sink's own `sink.*` codes.
@@ -93,7 +96,7 @@ public struct ObjectStoreSink: ObjectSink {
 
     /// Runs `body`, passing the store client's errors on as `TransferError`s with the same code,
     /// message and classification, so a sink throws the transfer's error type whatever failed.
-    private static func asTransferError<Result>(_ body: () async throws -> Result) async throws -> Result {
+    static func asTransferError<Result>(_ body: () async throws -> Result) async throws -> Result {
         do {
             return try await body()
         } catch let error as ObjectStoreError {

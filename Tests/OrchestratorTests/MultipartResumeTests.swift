@@ -14,7 +14,7 @@ import Testing
 extension EndToEndTests {
 @Suite("Multipart resume and idempotency, S3 sink (real binary)")
 struct MultipartResumeTests {
-    @Test("SIGKILL during a multipart upload, then restart: at most one part sent twice, the object identical")
+    @Test("SIGKILL during a pipelined multipart upload, then restart: at most one part sent twice, the object identical")
     func killedUploadResumes() async throws {
         let domain = "big.example"
         let hour = ObjectStoreScenario.plannedHour(at: Date())
@@ -66,6 +66,9 @@ struct MultipartResumeTests {
             #expect(
                 log.contains("upload.parts_done=\(partsBeforeKill)") && log.contains("resuming a multipart upload"),
                 "the service says it resumed with the \(partsBeforeKill) parts recorded")
+            // Killed and resumed while downloading: the parts go up as the package arrives, and the
+            // restart checks each recorded part against the bytes downloaded again.
+            #expect(log.contains("upload.streamed=true"), "the upload was pipelined with the download")
 
             let files = try await store.jobs(matching: JobFilter(domain: domain), limit: 10)
                 .asyncFlatMap { try await store.files(ofJob: $0.id) }
