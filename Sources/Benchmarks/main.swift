@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 // `orchestrator-bench NAME [options]`: runs one benchmark, prints progress lines and, last, one JSON

@@ -113,27 +113,35 @@ extension ObjectStoreSink {
         guard ordered.count == plan.partCount else {
             throw TransferError.retryable("sink.parts_missing", "\(key): only \(ordered.count) of \(plan.partCount) parts were uploaded")
         }
-        // The parts' CRC64s combine into the whole file's: proof that the parts recorded in an earlier
-        // attempt and those read now together make this file.
+        return try await complete(uploadID: upload.uploadID, of: file, at: key, parts: ordered, plan: plan, how: "in parts")
+    }
+
+    /// Completes an upload whose `ordered` parts are all sent: checks that their CRC64s combine into
+    /// the whole file's (proof that parts recorded in an earlier attempt and those sent now together
+    /// make this file; the upload is aborted otherwise), completes it, forgets it in the ledger,
+    /// verifies the object, and returns its ETag as HEAD reports it.
+    func complete(
+        uploadID: String, of file: SpooledFile, at key: String, parts ordered: [UploadedPart], plan: MultipartPlan, how: String
+    ) async throws -> String? {
         let combined = ordered.dropFirst().reduce(ordered[0].crc64) { CRC64.combine($0, $1.crc64, secondLength: $1.size) }
         guard combined == file.crc64 else {
-            await abort(key: key, uploadID: upload.uploadID, reason: "its parts do not make the file")
+            await abort(key: key, uploadID: uploadID, reason: "its parts do not make the file")
             throw mismatch(key: key, "the uploaded parts have CRC64 \(combined) together, the file has \(file.crc64)")
         }
         let result = try await client.completeMultipartUpload(
-            key: key, uploadID: upload.uploadID, parts: ordered.map { (number: $0.number, etag: $0.etag) })
+            key: key, uploadID: uploadID, parts: ordered.map { (number: $0.number, etag: $0.etag) })
         do {
-            try await ledger.endMultipartUpload(key: key, uploadID: upload.uploadID)
+            try await ledger.endMultipartUpload(key: key, uploadID: uploadID)
         } catch {
             // The object is complete; the stale record only costs a failed abort at the next cleanup.
             logger.warning(
                 "cannot forget a completed multipart upload in the ledger",
-                metadata: ["object.key": "\(key)", "upload.id": "\(upload.uploadID)", "error.message": "\(error)"])
+                metadata: ["object.key": "\(key)", "upload.id": "\(uploadID)", "error.message": "\(error)"])
         }
         let verifiedByHead = try await verifyAssembled(
             file, at: key, result: result, expectedETag: MultipartPlan.multipartETag(partMD5s: ordered.map(\.md5)))
         logger.debug(
-            "object uploaded in parts",
+            "object uploaded \(how)",
             metadata: ["object.key": "\(key)", "object.bytes": "\(file.size)", "upload.parts": "\(plan.partCount)"])
         // The ETag as HEAD reports it, not as Complete did: stores differ there (rclone answers Complete
         // with the multipart form and HEAD with the whole object's MD5). One HEAD per large file.

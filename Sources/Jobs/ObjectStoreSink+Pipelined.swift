@@ -217,26 +217,7 @@ extension ObjectStoreSink: PipelinedObjectSink {
             throw mismatch(
                 key: key, "\(ordered.count) of \(plan.partCount) parts for a file of \(file.size) bytes planned as \(plan.fileSize)")
         }
-        let combined = ordered.dropFirst().reduce(ordered[0].crc64) { CRC64.combine($0, $1.crc64, secondLength: $1.size) }
-        guard combined == file.crc64 else {
-            await abort(key: key, uploadID: upload.uploadID, reason: "its parts do not make the file")
-            throw mismatch(key: key, "the uploaded parts have CRC64 \(combined) together, the file has \(file.crc64)")
-        }
-        let result = try await client.completeMultipartUpload(
-            key: key, uploadID: upload.uploadID, parts: ordered.map { (number: $0.number, etag: $0.etag) })
-        do {
-            try await ledger.endMultipartUpload(key: key, uploadID: upload.uploadID)
-        } catch {
-            logger.warning(
-                "cannot forget a completed multipart upload in the ledger",
-                metadata: ["object.key": "\(key)", "upload.id": "\(upload.uploadID)", "error.message": "\(error)"])
-        }
-        let verifiedByHead = try await verifyAssembled(
-            file, at: key, result: result, expectedETag: MultipartPlan.multipartETag(partMD5s: ordered.map(\.md5)))
-        logger.debug(
-            "object uploaded in parts while downloading",
-            metadata: ["object.key": "\(key)", "object.bytes": "\(file.size)", "upload.parts": "\(plan.partCount)"])
-        if let verifiedByHead { return verifiedByHead.etag }
-        return try await client.head(key: key)?.etag
+        return try await complete(
+            uploadID: upload.uploadID, of: file, at: key, parts: ordered, plan: plan, how: "in parts while downloading")
     }
 }

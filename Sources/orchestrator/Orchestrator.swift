@@ -1,4 +1,5 @@
 import ArgumentParser
+import Core
 
 /// The `orchestrator` command: archives CDN access logs into object storage.
 @main

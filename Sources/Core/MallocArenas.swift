@@ -9,10 +9,11 @@ import Glibc
 /// upload's 1 MiB file slices) on the event loops, the cooperative pool and the blocking pool at
 /// once, so with the default the peak RSS of one 1 GiB package rose to 67-77 MiB where two arenas
 /// keep it near 60 MiB (`transfer-once` on a 300 MiB package: 77 MiB, 60 MiB with two). The limit
-/// takes effect only before a second arena exists: call first thing in `main`.
-enum MallocArenas {
+/// takes effect only before a second arena exists: call first thing in `main` (the service and the
+/// benchmarks both do).
+public enum MallocArenas {
     /// Caps the arenas at `count` (2: the allocations that contend are few and short).
-    static func limit(to count: Int32 = 2) {
+    public static func limit(to count: Int32 = 2) {
         #if canImport(Glibc)
         // `mallopt` is in <malloc.h>, which the Glibc module does not export: look it up instead.
         typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
