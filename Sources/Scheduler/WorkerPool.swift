@@ -55,6 +55,13 @@ public final class WorkerPool: Service {
     /// Windows whose workers finished (outcome recorded) since the dispatch loop last looked. The loop
     /// takes them all at once, so workers that finish together get their next windows in one lease.
     private let finishedWindows = Atomic<Int>(0)
+    /// The running windows whose leases the pool's one lease loop renews, and that loop while it runs.
+    private let leases = Mutex(Leases())
+
+    private struct Leases {
+        var windows: [ObjectIdentifier: RunningWindow] = [:]
+        var loop: Task<Void, Never>?
+    }
 
     /// Creates a pool. `health` must be the observer the transfer reports to; by default the pool has its
     /// own, which sees an outage only if something reports to it.
@@ -94,7 +101,10 @@ public final class WorkerPool: Service {
         while true {
             let (limit, probe) = admitted(running: 0)
             let claimed = limit > 0 ? await claim(limit: limit) : []
-            guard !claimed.isEmpty else { return ran }
+            guard !claimed.isEmpty else {
+                stopLeaseLoop()
+                return ran
+            }
             if probe { health.probeStarted() }
             ran += await withTaskGroup(of: Int.self) { group in
                 for job in claimed {
@@ -191,6 +201,7 @@ public final class WorkerPool: Service {
             }
             group.cancelAll()
         }
+        stopLeaseLoop()
     }
 
     private func claim(limit: Int) async -> [LeasedJob] {
@@ -203,7 +214,7 @@ public final class WorkerPool: Service {
         }
     }
 
-    private enum Race: Sendable {
+    fileprivate enum Race: Sendable {
         case finished(Result<TransferOutcome, any Error>)
         case leaseLost
         case overran
@@ -229,8 +240,8 @@ public final class WorkerPool: Service {
         return ran
     }
 
-    /// Runs one window while a sibling task renews its lease; whichever ends first decides. Returns the
-    /// window the worker leased next, if any.
+    /// Runs one window while the pool's lease loop renews its lease. Returns the window the worker leased
+    /// next, if any.
     private func execute(_ job: LeasedJob, probe: Bool) async -> LeasedJob? {
         let started = clock.now
         let next = await run(job, mayLeaseNext: !probe)
@@ -250,20 +261,32 @@ public final class WorkerPool: Service {
 
     private func run(_ job: LeasedJob, mayLeaseNext: Bool) async -> LeasedJob? {
         logger.debug("window started", metadata: Self.metadata(of: job))
-        let race = await withTaskGroup(of: Race.self) { group -> Race in
-            group.addTask {
-                do {
-                    return .finished(.success(try await self.transfer.transfer(job.window)))
-                } catch {
-                    return .finished(.failure(error))
-                }
+        // The transfer runs in a task of its own so that the lease loop can stop it; the first of the
+        // transfer ending, the lease loop stopping it and the worker being cancelled decides.
+        let window = RunningWindow(job: job, deadline: clock.now.addingTimeInterval(configuration.policy.maxWindowDuration))
+        let transferring = Task {
+            let result: Result<TransferOutcome, any Error>
+            do {
+                result = .success(try await self.transfer.transfer(job.window))
+            } catch {
+                result = .failure(error)
             }
-            group.addTask {
-                await self.keepLeased(job)
-            }
-            let first = await group.next() ?? .interrupted
-            group.cancelAll()
-            return first
+            window.finish()
+            return result
+        }
+        window.attach(transferring)
+        watch(window)
+        let result = await withTaskCancellationHandler {
+            await transferring.value
+        } onCancel: {
+            window.stop(.interrupted)
+        }
+        unwatch(window)
+        let race: Race = switch window.stopped {
+        case .leaseLost: .leaseLost
+        case .overran: .overran
+        case .interrupted: .interrupted
+        case nil: .finished(result)
         }
         // The store writes outcomes through its group commit, which does not heed cancellation, so an
         // outcome (or the hand-back of an interrupted window) is recorded even when the pool was cancelled
@@ -310,28 +333,74 @@ public final class WorkerPool: Service {
         return nil
     }
 
-    /// Renews the lease every third of its duration, up to the policy's longest window. Returns
-    /// `.leaseLost` when the lease was lost, `.overran` past the limit, `.interrupted` when cancelled.
-    private func keepLeased(_ job: LeasedJob) async -> Race {
+    /// Starts renewing `window`'s lease, and the pool's lease loop if it is not running.
+    private func watch(_ window: RunningWindow) {
+        leases.withLock { leases in
+            leases.windows[ObjectIdentifier(window)] = window
+            if leases.loop == nil {
+                leases.loop = Task { await self.keepLeased() }
+            }
+        }
+    }
+
+    /// Stops renewing `window`'s lease.
+    private func unwatch(_ window: RunningWindow) {
+        _ = leases.withLock { $0.windows.removeValue(forKey: ObjectIdentifier(window)) }
+    }
+
+    /// Ends the lease loop now if no window is running, rather than at its next wake-up.
+    private func stopLeaseLoop() {
+        let loop = leases.withLock { leases -> Task<Void, Never>? in
+            guard leases.windows.isEmpty, let loop = leases.loop else { return nil }
+            leases.loop = nil
+            return loop
+        }
+        loop?.cancel()
+    }
+
+    /// The pool's lease loop, one for all running windows: renews every lease each third of its duration
+    /// (the renewals go to the store together, in one group commit), and stops a window whose lease was
+    /// lost (`.leaseLost`) or that ran past the policy's longest window (`.overran`). Ends when no window
+    /// is running.
+    private func keepLeased() async {
         let interval = Duration.seconds(configuration.policy.leaseDuration / 3)
-        let deadline = clock.now.addingTimeInterval(configuration.policy.maxWindowDuration)
         while true {
-            let now = clock.now
-            guard now < deadline else { return .overran }
-            do {
-                try await clock.sleep(for: min(interval, .seconds(deadline.timeIntervalSince(now))))
-            } catch {
-                return .interrupted
-            }
-            do {
-                let now = clock.now
-                guard now < deadline else { return .overran }
-                if try await !store.heartbeat(job, until: now.addingTimeInterval(configuration.policy.leaseDuration), now: now) {
-                    return .leaseLost
+            let windows = leases.withLock { leases -> [RunningWindow]? in
+                if leases.windows.isEmpty {
+                    leases.loop = nil
+                    return nil
                 }
-            } catch {
-                logger.warning("heartbeat failed; will retry", metadata: ["job.id": "\(job.id)", "error.message": "\(error)"])
+                return leases.windows.values.filter(\.isRunning)
             }
+            guard let windows else { return }
+            // Wakes at the next deadline if it comes before the next renewal. Windows registered while it
+            // sleeps have later deadlines, and leases good for three intervals.
+            let now = clock.now
+            let wait = windows.map { Duration.seconds(max(0, $0.deadline.timeIntervalSince(now))) }.reduce(interval, min)
+            do {
+                try await clock.sleep(for: wait)
+            } catch {
+                return
+            }
+            let due = leases.withLock { $0.windows.values.filter(\.isRunning) }
+            await withTaskGroup(of: Void.self) { group in
+                for window in due {
+                    group.addTask { await self.renew(window) }
+                }
+            }
+        }
+    }
+
+    /// Renews one running window's lease, or stops the window when it overran or lost its lease.
+    private func renew(_ window: RunningWindow) async {
+        let now = clock.now
+        guard now < window.deadline else { return window.stop(.overran) }
+        do {
+            if try await !store.heartbeat(window.job, until: now.addingTimeInterval(configuration.policy.leaseDuration), now: now) {
+                window.stop(.leaseLost)
+            }
+        } catch {
+            logger.warning("heartbeat failed; will retry", metadata: ["job.id": "\(window.job.id)", "error.message": "\(error)"])
         }
     }
 
@@ -444,5 +513,59 @@ public final class WorkerPool: Service {
     /// Counts an error a window met, by code.
     private static func count(errorCode: String) {
         Counter(label: "orchestrator_errors_total", dimensions: [("code", errorCode)]).increment()
+    }
+}
+
+/// A running window as the pool's lease loop sees it: its lease, its deadline, and why the window was
+/// stopped, if it was stopped before its transfer ended.
+private final class RunningWindow: Sendable {
+    /// Why a window was stopped before its transfer ended.
+    enum Stop: Sendable {
+        case leaseLost
+        case overran
+        case interrupted
+    }
+
+    private struct State {
+        var stopped: Stop?
+        var finished = false
+        var transfer: Task<Result<TransferOutcome, any Error>, Never>?
+    }
+
+    let job: LeasedJob
+    /// When the window has run for the policy's longest window.
+    let deadline: Date
+    private let state = Mutex(State())
+
+    init(job: LeasedJob, deadline: Date) {
+        self.job = job
+        self.deadline = deadline
+    }
+
+    /// Why the window was stopped, or nil when its transfer ended first.
+    var stopped: Stop? { state.withLock { $0.stopped } }
+
+    /// Whether the transfer is still under way and nothing stopped it: its lease is to be renewed.
+    var isRunning: Bool { state.withLock { !$0.finished && $0.stopped == nil } }
+
+    /// Gives the window the task running its transfer, for `stop` to cancel.
+    func attach(_ transfer: Task<Result<TransferOutcome, any Error>, Never>) {
+        state.withLock { $0.transfer = transfer }
+    }
+
+    /// Marks the transfer ended: from now on nothing stops the window.
+    func finish() {
+        state.withLock { $0.finished = true }
+    }
+
+    /// Stops the window for `reason` and cancels its transfer, unless the transfer ended or something
+    /// stopped the window first.
+    func stop(_ reason: Stop) {
+        let transfer = state.withLock { state -> Task<Result<TransferOutcome, any Error>, Never>? in
+            guard !state.finished, state.stopped == nil else { return nil }
+            state.stopped = reason
+            return state.transfer
+        }
+        transfer?.cancel()
     }
 }

@@ -218,6 +218,63 @@ struct WorkerPoolTests {
         #expect(steps * 10 <= 600 + 60, "stopped at the limit, not when the lease ran out")
     }
 
+    @Test("a window whose lease a heartbeat finds lost is stopped at that heartbeat, with nothing recorded")
+    func heartbeatFindsLeaseLost() async throws {
+        let fixture = try await setUp(["a.example": .success(.stored([]))])
+        let (store, clock, transfer) = (fixture.store, fixture.clock, fixture.transfer)
+        let pool = WorkerPool(
+            configuration: WorkerPoolConfiguration(
+                concurrency: 1, policy: WindowPolicy(leaseDuration: 120, maxWindowDuration: 600)),
+            store: store, transfer: transfer, clock: clock, logger: quietLogger)
+        let stopped = Mutex(false)
+        transfer.duringTransfer.withLock {
+            $0 = {
+                // The lease runs out and another worker takes the window over, while this transfer is stuck.
+                try await store.releaseLeases(ownedBy: LeaseOwner.current, maxAttempts: 3, now: clock.now)
+                _ = try await store.claimDueJobs(owner: "other/1/aaaa", limit: 1, leaseDuration: 120, now: clock.now)
+                do {
+                    try await clock.sleep(for: .seconds(365 * 86400))
+                } catch {
+                    stopped.withLock { $0 = true }
+                    throw error
+                }
+            }
+        }
+        let run = Task { await pool.runUntilIdle() }
+        var steps = 0
+        while !stopped.withLock({ $0 }), steps < 10_000 {
+            clock.advance(by: 10)
+            steps += 1
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        transfer.duringTransfer.withLock { $0 = nil }
+        #expect(await run.value == 1)
+        let job = try await only(store)
+        #expect(job.state == .running, "the new holder still has it")
+        #expect(job.lastError?.code == "lease.owner_gone", "the worker that lost the lease recorded nothing")
+        #expect(job.attempts == 2, "one attempt per lease, none more")
+        #expect(steps * 10 < 600, "stopped at the heartbeat, not at the window deadline")
+        #expect(transfer.windowsAbandoned.isEmpty)
+    }
+
+    @Test("interruptNow stops a running window and hands it back without using an attempt")
+    func interruptNowHandsBack() async throws {
+        let fixture = try await setUp(["a.example": .success(.stored([]))])
+        let (store, pool, clock, transfer) = (fixture.store, fixture.pool, fixture.clock, fixture.transfer)
+        transfer.duringTransfer.withLock { $0 = { try await clock.sleep(for: .seconds(365 * 86400)) } }
+        let service = Task { try await pool.run() }
+        while transfer.windowsRun.isEmpty {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        pool.interruptNow()
+        try await service.value
+        transfer.duringTransfer.withLock { $0 = nil }
+        let job = try await only(store)
+        #expect(job.state == .pending)
+        #expect(job.lastError?.code == "worker.interrupted")
+        #expect(job.attempts == 0)
+    }
+
     @Test("an empty hour is final only when a second listing, an hour or more later, agrees")
     func emptyHourFinalAfterSecondListing() async throws {
         // Copied long after the settle time: a window with packages would be final at once.
