@@ -163,7 +163,7 @@ let package = Package(
         .executableTarget(
             name: "Benchmarks",
             dependencies: [
-                "Scheduler", "Jobs", "JobModel", "Store", "PostgresStore", "TencentCloud", "ObjectStorage", "Core", "CDNSimulator", "Ingest", "CZlib",
+                "Scheduler", "Jobs", "JobModel", "Store", "PostgresStore", "TencentCloud", "ObjectStorage", "Core", "CDNSimulator", "Ingest",
                 // `SenderLog`: the benchmark posts the same lines as the ingest tests.
                 "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,5 +1,4 @@
 import AsyncHTTPClient
-import CZlib
 import Core
 import Foundation
 import Ingest
@@ -225,15 +224,15 @@ struct BodyFactory: Sendable {
         self.lines = lines
         arrayTail = Array(("," + lines.dropFirst().joined(separator: ",") + "]").utf8)
         newlineTail = Array(("\n" + lines.dropFirst().joined(separator: "\n") + "\n").utf8)
-        compressedArrayTail = BodyFactory.compress(arrayTail)
-        compressedNewlineTail = BodyFactory.compress(newlineTail)
+        compressedArrayTail = Gzip.compress(arrayTail)
+        compressedNewlineTail = Gzip.compress(newlineTail)
     }
 
     func body(sequence: Int, array: Bool) -> Body {
         let head = Array(((array ? "[" : "") + BodyFactory.line(0, sequence: sequence)).utf8)
         let tail = array ? arrayTail : newlineTail
         if gzip {
-            let payload = BodyFactory.compress(head) + (array ? compressedArrayTail : compressedNewlineTail)
+            let payload = Gzip.compress(head) + (array ? compressedArrayTail : compressedNewlineTail)
             return Body(payload: payload, logBytes: head.count + tail.count, lineCount: lines.count)
         }
         return Body(payload: head + tail, logBytes: head.count + tail.count, lineCount: lines.count)
@@ -247,26 +246,5 @@ struct BodyFactory: Sendable {
             date: "2026-11-01", time: String(format: "%02d:%02d:%02d:%03d", 10, second / 60, second % 60, index % 1000),
             uri: "/assets/app-\(index).js?v=\(String(format: "%012d", sequence))\\u0026cache=\(index % 7)",
             clientIP: "203.0.\(index % 250).\(index % 199)", bytes: 10_000 + index * 37 % 50_000)
-    }
-
-    static func compress(_ bytes: [UInt8]) -> [UInt8] {
-        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-        stream.initialize(to: z_stream())
-        defer { stream.deallocate() }
-        deflateInit2_(stream, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
-        defer { deflateEnd(stream) }
-        var output = [UInt8](repeating: 0, count: Int(deflateBound(stream, UInt(bytes.count))) + 64)
-        var input = bytes
-        let produced = input.withUnsafeMutableBufferPointer { inBuffer in
-            output.withUnsafeMutableBufferPointer { outBuffer in
-                stream.pointee.next_in = inBuffer.baseAddress
-                stream.pointee.avail_in = UInt32(inBuffer.count)
-                stream.pointee.next_out = outBuffer.baseAddress
-                stream.pointee.avail_out = UInt32(outBuffer.count)
-                deflate(stream, Z_FINISH)
-                return outBuffer.count - Int(stream.pointee.avail_out)
-            }
-        }
-        return Array(output[0..<produced])
     }
 }

@@ -49,7 +49,7 @@ public final class PostgresJobStore: JobStore, UploadLedger, RecordedFileLookup 
         let applied: [String]
         do {
             let connection = try await PostgresConnection.connect(
-                configuration: connectionConfiguration(location, password: password), id: 0, logger: logger)
+                configuration: try connectionConfiguration(location, password: password), id: 0, logger: logger)
             do {
                 switch schema {
                 case .migrate: applied = try await PostgresMigrations.apply(on: connection, location: location, logger: logger)
@@ -92,11 +92,12 @@ public final class PostgresJobStore: JobStore, UploadLedger, RecordedFileLookup 
         runner.cancel()
     }
 
-    private static func connectionConfiguration(_ location: PostgresLocation, password: String?) -> PostgresConnection.Configuration {
+    /// Throws when the system's TLS client context cannot be made (e.g. unreadable trust roots).
+    private static func connectionConfiguration(_ location: PostgresLocation, password: String?) throws -> PostgresConnection.Configuration {
         let tls: PostgresConnection.Configuration.TLS = switch location.tls {
         case .disable: .disable
-        case .prefer: .prefer(try! NIOSSLContext(configuration: .makeClientConfiguration()))
-        case .require: .require(try! NIOSSLContext(configuration: .makeClientConfiguration()))
+        case .prefer: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        case .require: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
         }
         return PostgresConnection.Configuration(
             host: location.host, port: location.port, username: location.user, password: password,

@@ -37,11 +37,11 @@ public struct WorkerPoolConfiguration: Sendable {
 /// lease, and records the outcome through the retry policy. A graceful shutdown stops leasing, lets
 /// running windows finish for a grace period, then interrupts them and hands their windows back.
 public final class WorkerPool: Service {
-    private let configuration: WorkerPoolConfiguration
-    private let store: any JobStore
+    let configuration: WorkerPoolConfiguration
+    let store: any JobStore
     private let transfer: any WindowTransfer
-    private let clock: any WallClock
-    private let logger: Logger
+    let clock: any WallClock
+    let logger: Logger
     /// The dependencies' health: outages stop leasing and spare the windows' attempts.
     public let health: DependencyHealth
     private let stopping = Mutex(false)
@@ -56,9 +56,9 @@ public final class WorkerPool: Service {
     /// takes them all at once, so workers that finish together get their next windows in one lease.
     private let finishedWindows = Atomic<Int>(0)
     /// The running windows whose leases the pool's one lease loop renews, and that loop while it runs.
-    private let leases = Mutex(Leases())
+    let leases = Mutex(Leases())
 
-    private struct Leases {
+    struct Leases {
         var windows: [ObjectIdentifier: RunningWindow] = [:]
         var loop: Task<Void, Never>?
     }
@@ -333,77 +333,6 @@ public final class WorkerPool: Service {
         return nil
     }
 
-    /// Starts renewing `window`'s lease, and the pool's lease loop if it is not running.
-    private func watch(_ window: RunningWindow) {
-        leases.withLock { leases in
-            leases.windows[ObjectIdentifier(window)] = window
-            if leases.loop == nil {
-                leases.loop = Task { await self.keepLeased() }
-            }
-        }
-    }
-
-    /// Stops renewing `window`'s lease.
-    private func unwatch(_ window: RunningWindow) {
-        _ = leases.withLock { $0.windows.removeValue(forKey: ObjectIdentifier(window)) }
-    }
-
-    /// Ends the lease loop now if no window is running, rather than at its next wake-up.
-    private func stopLeaseLoop() {
-        let loop = leases.withLock { leases -> Task<Void, Never>? in
-            guard leases.windows.isEmpty, let loop = leases.loop else { return nil }
-            leases.loop = nil
-            return loop
-        }
-        loop?.cancel()
-    }
-
-    /// The pool's lease loop, one for all running windows: renews every lease each third of its duration
-    /// (the renewals go to the store together, in one group commit), and stops a window whose lease was
-    /// lost (`.leaseLost`) or that ran past the policy's longest window (`.overran`). Ends when no window
-    /// is running.
-    private func keepLeased() async {
-        let interval = Duration.seconds(configuration.policy.leaseDuration / 3)
-        while true {
-            let windows = leases.withLock { leases -> [RunningWindow]? in
-                if leases.windows.isEmpty {
-                    leases.loop = nil
-                    return nil
-                }
-                return leases.windows.values.filter(\.isRunning)
-            }
-            guard let windows else { return }
-            // Wakes at the next deadline if it comes before the next renewal. Windows registered while it
-            // sleeps have later deadlines, and leases good for three intervals.
-            let now = clock.now
-            let wait = windows.map { Duration.seconds(max(0, $0.deadline.timeIntervalSince(now))) }.reduce(interval, min)
-            do {
-                try await clock.sleep(for: wait)
-            } catch {
-                return
-            }
-            let due = leases.withLock { $0.windows.values.filter(\.isRunning) }
-            await withTaskGroup(of: Void.self) { group in
-                for window in due {
-                    group.addTask { await self.renew(window) }
-                }
-            }
-        }
-    }
-
-    /// Renews one running window's lease, or stops the window when it overran or lost its lease.
-    private func renew(_ window: RunningWindow) async {
-        let now = clock.now
-        guard now < window.deadline else { return window.stop(.overran) }
-        do {
-            if try await !store.heartbeat(window.job, until: now.addingTimeInterval(configuration.policy.leaseDuration), now: now) {
-                window.stop(.leaseLost)
-            }
-        } catch {
-            logger.warning("heartbeat failed; will retry", metadata: ["job.id": "\(window.job.id)", "error.message": "\(error)"])
-        }
-    }
-
     /// Whether this run saw the window's settled packages: a reconcile pass, or a first copy made after
     /// the settle time.
     private func isSettled(_ job: LeasedJob, at now: Date) -> Bool {
@@ -513,59 +442,5 @@ public final class WorkerPool: Service {
     /// Counts an error a window met, by code.
     private static func count(errorCode: String) {
         Counter(label: "orchestrator_errors_total", dimensions: [("code", errorCode)]).increment()
-    }
-}
-
-/// A running window as the pool's lease loop sees it: its lease, its deadline, and why the window was
-/// stopped, if it was stopped before its transfer ended.
-private final class RunningWindow: Sendable {
-    /// Why a window was stopped before its transfer ended.
-    enum Stop: Sendable {
-        case leaseLost
-        case overran
-        case interrupted
-    }
-
-    private struct State {
-        var stopped: Stop?
-        var finished = false
-        var transfer: Task<Result<TransferOutcome, any Error>, Never>?
-    }
-
-    let job: LeasedJob
-    /// When the window has run for the policy's longest window.
-    let deadline: Date
-    private let state = Mutex(State())
-
-    init(job: LeasedJob, deadline: Date) {
-        self.job = job
-        self.deadline = deadline
-    }
-
-    /// Why the window was stopped, or nil when its transfer ended first.
-    var stopped: Stop? { state.withLock { $0.stopped } }
-
-    /// Whether the transfer is still under way and nothing stopped it: its lease is to be renewed.
-    var isRunning: Bool { state.withLock { !$0.finished && $0.stopped == nil } }
-
-    /// Gives the window the task running its transfer, for `stop` to cancel.
-    func attach(_ transfer: Task<Result<TransferOutcome, any Error>, Never>) {
-        state.withLock { $0.transfer = transfer }
-    }
-
-    /// Marks the transfer ended: from now on nothing stops the window.
-    func finish() {
-        state.withLock { $0.finished = true }
-    }
-
-    /// Stops the window for `reason` and cancels its transfer, unless the transfer ended or something
-    /// stopped the window first.
-    func stop(_ reason: Stop) {
-        let transfer = state.withLock { state -> Task<Result<TransferOutcome, any Error>, Never>? in
-            guard !state.finished, state.stopped == nil else { return nil }
-            state.stopped = reason
-            return state.transfer
-        }
-        transfer?.cancel()
     }
 }
