@@ -23,6 +23,8 @@ struct BenchmarkError: Error, CustomStringConvertible {
 enum BenchmarkName: String, CaseIterable {
     /// Planning, leasing and completing jobs, the raw SQLite baseline, and `status` on a large queue.
     case queue
+    /// The worker pool against the raw SQLite baseline alone: the queue benchmark's core, for profiling.
+    case pool
 }
 
 /// What the `queue` benchmark needs from its caller.
@@ -46,12 +48,13 @@ struct BenchmarkInvocation {
 
     /// How to call the tool.
     static let usage = """
-        usage: orchestrator-bench queue --orchestrator PATH --work-dir DIR [--concurrency N]
+        usage: orchestrator-bench queue|pool --orchestrator PATH --work-dir DIR [--concurrency N]
           --orchestrator PATH   the release orchestrator binary (its `status --json` is timed)
           --work-dir DIR        an empty directory for the benchmark databases
           --concurrency N       worker pool concurrency (default 4, the service's default)
           --postgres URL        an empty PostgreSQL database (password in PGPASSWORD): the pool run
                                 again with 1 and 3 worker processes sharing it
+        `pool` runs only the worker pool against the raw SQLite baseline (for profiling).
         benchmarks: \(BenchmarkName.allCases.map(\.rawValue).joined(separator: ", "))
         """
 

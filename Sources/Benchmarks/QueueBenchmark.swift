@@ -81,6 +81,61 @@ struct QueueBenchmark {
         return report
     }
 
+    /// What `runPool` measured: the worker pool against the raw baseline in the same run.
+    struct PoolReport: Encodable {
+        var jobsPerSecond: Double
+        var rawSQLiteTransactionsPerSecond: Double
+        var ratio: Double
+        var concurrency: Int
+        var poolJobs: Int
+        /// The process's CPU microseconds per job in the pool run, and per transaction in the baseline.
+        var poolCPUMicrosecondsPerJob: Double
+        var rawCPUMicrosecondsPerTransaction: Double
+
+        enum CodingKeys: String, CodingKey {
+            case jobsPerSecond = "jobs_per_second"
+            case rawSQLiteTransactionsPerSecond = "raw_sqlite_tx_per_second"
+            case ratio, concurrency
+            case poolJobs = "pool_jobs"
+            case poolCPUMicrosecondsPerJob = "pool_cpu_us_per_job"
+            case rawCPUMicrosecondsPerTransaction = "raw_cpu_us_per_tx"
+        }
+
+        /// The report as one line of JSON, keys sorted.
+        func jsonLine() throws -> String {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            return String(decoding: try encoder.encode(self), as: UTF8.self)
+        }
+    }
+
+    /// The worker pool and the raw baseline alone, on the same 200,000 windows as `run`: what to
+    /// profile when the pool is slow.
+    func runPool() async throws -> PoolReport {
+        let poolJobs = Self.domainCount * Self.poolHours
+        Progress.say("pool: preparing \(poolJobs.grouped) pending windows ...")
+        let template = file("pool-template.sqlite")
+        _ = try await BenchmarkDatabase.createPlanned(at: template, domains: Self.domainCount, hours: Self.poolHours)
+        try BenchmarkDatabase.copy(template, to: file("pool.sqlite"))
+        try BenchmarkDatabase.copy(template, to: file("baseline.sqlite"))
+        try remove("pool-template.sqlite")
+        let rawStart = ProcessCPU.seconds
+        let raw = try RawSQLiteBenchmark(path: file("baseline.sqlite"), count: poolJobs).run()
+        let rawCPU = ProcessCPU.seconds - rawStart
+        Progress.say(String(format: "baseline: %@ tx/s (%.1f s, %.1f CPU s)", Int(raw.transactionsPerSecond).grouped, raw.duration.inSeconds, rawCPU))
+        try remove("baseline.sqlite")
+        let poolStart = ProcessCPU.seconds
+        let pool = try await WorkerPoolBenchmark(path: file("pool.sqlite"), jobCount: poolJobs, concurrency: options.concurrency).run()
+        let poolCPU = ProcessCPU.seconds - poolStart
+        Progress.say(String(format: "pool: %@ jobs/s (%.1f s, %.1f CPU s)", Int(pool.jobsPerSecond).grouped, pool.duration.inSeconds, poolCPU))
+        try remove("pool.sqlite")
+        return PoolReport(
+            jobsPerSecond: rounded(pool.jobsPerSecond, 0), rawSQLiteTransactionsPerSecond: rounded(raw.transactionsPerSecond, 0),
+            ratio: rounded(pool.jobsPerSecond / raw.transactionsPerSecond, 3), concurrency: options.concurrency, poolJobs: poolJobs,
+            poolCPUMicrosecondsPerJob: rounded(poolCPU * 1e6 / Double(poolJobs), 1),
+            rawCPUMicrosecondsPerTransaction: rounded(rawCPU * 1e6 / Double(poolJobs), 1))
+    }
+
     private func file(_ name: String) -> String {
         (options.workDirectory as NSString).appendingPathComponent(name)
     }

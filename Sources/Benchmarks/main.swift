@@ -16,6 +16,8 @@ do {
     case .queue:
         let report = try await QueueBenchmark(options: invocation.queueOptions).run()
         Progress.line(try report.jsonLine())
+    case .pool:
+        Progress.line(try await QueueBenchmark(options: invocation.queueOptions).runPool().jsonLine())
     }
 } catch let error as UsageError {
     FileHandle.standardError.write(Data("orchestrator-bench: \(error.message)\n\n\(BenchmarkInvocation.usage)\n".utf8))

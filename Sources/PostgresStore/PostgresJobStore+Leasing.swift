@@ -9,7 +9,7 @@ extension PostgresJobStore {
     /// waited for) and leased under one new token.
     public func claimDueJobs(owner: String, limit: Int, leaseDuration: TimeInterval, now: Date) async throws -> [LeasedJob] {
         guard limit > 0 else { return [] }
-        let token = UUID().uuidString
+        let token = leaseTokens.next()
         let leaseUntil = now.addingTimeInterval(leaseDuration)
         let seconds = now.databaseSeconds
         let claimed = try await rows("""

@@ -23,6 +23,8 @@ public final class PostgresJobStore: JobStore, UploadLedger, RecordedFileLookup 
     /// Runs the pool until `close()`.
     private let runner: Task<Void, Never>
     let logger: Logger
+    /// The tokens of the leases this store hands out.
+    let leaseTokens = LeaseTokens()
     /// The migrations this opening applied, in order; empty when the database was already current.
     public let appliedMigrations: [String]
 

@@ -6,11 +6,11 @@ import JobModel
 extension SQLiteJobStore {
     public func claimDueJobs(owner: String, limit: Int, leaseDuration: TimeInterval, now: Date) async throws -> [LeasedJob] {
         guard limit > 0 else { return [] }
-        let token = UUID().uuidString
+        let token = leaseTokens.next()
         // Through the group commit: a lease taken while other workers' outcomes are being recorded shares
         // their transaction.
         return try await groupCommit.perform { db in
-            try Self.claim(owner: owner, token: token, limit: limit, leaseDuration: leaseDuration, now: now, in: db)
+            try self.claim(owner: owner, token: token, limit: limit, leaseDuration: leaseDuration, now: now, in: db)
         }
     }
 
@@ -18,16 +18,16 @@ extension SQLiteJobStore {
         _ job: LeasedJob, files: [FileRecord], final: Bool, now: Date,
         thenClaim limit: Int, owner: String, leaseDuration: TimeInterval
     ) async throws -> (completed: Bool, next: [LeasedJob]) {
-        let token = UUID().uuidString
+        let token = leaseTokens.next()
         return try await groupCommit.perform { db in
             let completed = try Self.complete(job, files: files, final: final, now: now, in: db)
             guard limit > 0 else { return (completed, []) }
-            return (completed, try Self.claim(owner: owner, token: token, limit: limit, leaseDuration: leaseDuration, now: now, in: db))
+            return (completed, try self.claim(owner: owner, token: token, limit: limit, leaseDuration: leaseDuration, now: now, in: db))
         }
     }
 
     /// Leases up to `limit` due pending windows in fair order under `token`.
-    private static func claim(
+    private func claim(
         owner: String, token: String, limit: Int, leaseDuration: TimeInterval, now: Date, in db: Database
     ) throws -> [LeasedJob] {
         let leaseUntil = now.addingTimeInterval(leaseDuration)
@@ -43,12 +43,10 @@ extension SQLiteJobStore {
                 RETURNING id, domain_id, hour, attempts, pass
                 """),
             arguments: [owner, token, leaseUntil.databaseSeconds, now.databaseSeconds, now.databaseSeconds, limit])
-        var names: [Int64: (source: String, domain: String)] = [:]
         // Columns by position, in RETURNING's order: looking them up by name costs more than the lease.
         return try leased.map { row in
             let domainID: Int64 = row[1]
-            let name = try names[domainID] ?? domainName(id: domainID, in: db)
-            names[domainID] = name
+            let name = try domainName(id: domainID, in: db)
             return LeasedJob(
                 id: row[0],
                 window: Window(source: name.source, domain: name.domain, hour: Date(unixSeconds: row[2])),
@@ -57,12 +55,15 @@ extension SQLiteJobStore {
         }
     }
 
-    /// The source and name of the domain with this id.
-    static func domainName(id: Int64, in db: Database) throws -> (source: String, domain: String) {
+    /// The source and name of the domain with this id, read once per store.
+    func domainName(id: Int64, in db: Database) throws -> (source: String, domain: String) {
+        if let name = domainNames.withLock({ $0[id] }) { return name }
         guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT source, domain FROM domains WHERE id = ?"), arguments: [id]) else {
             throw StoreError("store.domain_missing", "no domain with id \(id), though a window refers to it")
         }
-        return (row[0], row[1])
+        let name: (source: String, domain: String) = (row[0], row[1])
+        domainNames.withLock { $0[id] = name }
+        return name
     }
 
     @discardableResult

@@ -2,6 +2,7 @@ import Core
 import Foundation
 import GRDB
 import JobModel
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -17,6 +18,10 @@ public final class SQLiteJobStore: JobStore, RecordedFileLookup {
     let pool: DatabasePool
     /// Batches the leases and state changes of concurrent workers into shared transactions.
     let groupCommit: GroupCommit
+    /// The tokens of the leases this store hands out.
+    let leaseTokens = LeaseTokens()
+    /// Domain names by id, as leases read them: a domain's id and name never change once inserted.
+    let domainNames = Mutex<[Int64: (source: String, domain: String)]>([:])
     /// The migrations this opening applied, in order; empty when the database was already current.
     public let appliedMigrations: [String]
 
