@@ -104,6 +104,12 @@ struct TransferCatchUp {
         let (packages, warmUpTime) = try await timed { try await warmUp(simulator: simulator, hours: hours, into: source) }
         let bytes = packages.reduce(Int64(0)) { $0 + $1 }
         Progress.say(String(format: "catch-up: %d packages, %@ bytes, in %.1f s", packages.count, Int(bytes).grouped, warmUpTime.inSeconds))
+        // The service plans the last `hours` closed hours by its own clock: a warm-up that ran into the
+        // next hour (a slow, loaded machine) makes it plan an hour the simulator has not published and
+        // leave out one that was warmed, and the run would wait for windows that cannot finish.
+        guard let newest = hours.first, Date().unixSeconds / 3600 == (newest.unixSeconds + 2 * 3600) / 3600 else {
+            throw BenchmarkError("catch-up: the warm-up ran into the next hour, so the service would plan other hours; run again")
+        }
 
         let before = (simulator: ProcessUsage(pid: getpid()).cpuSeconds, store: store.cpuSeconds)
         let service = try await runService(simulator: simulator, expecting: packages.count)
