@@ -28,6 +28,8 @@ struct TransferCatchUp {
     var rclone: String
     /// `rclone serve s3`'s base URL.
     var endpoint: String
+    /// `rclone serve s3`, whose CPU during each run is reported.
+    var store: BackgroundServer
 
     static let domains = (1...8).map { "catchup\($0).example" }
     static let hours = 5
@@ -47,6 +49,15 @@ struct TransferCatchUp {
         var rclonePeakRSSMiB: Double
         /// User plus system CPU seconds of the service's process over its run.
         var orchestratorCPUSeconds: Double
+        /// CPU seconds of this benchmark's process (the CDN simulator serving the downloads) during the
+        /// service's run.
+        var simulatorCPUSeconds: Double
+        /// CPU seconds of `rclone serve s3` during the service's run.
+        var storeCPUSecondsForOrchestrator: Double
+        /// User plus system CPU seconds of `rclone copy`.
+        var rcloneCPUSeconds: Double
+        /// CPU seconds of `rclone serve s3` during `rclone copy`.
+        var storeCPUSecondsForRclone: Double
         /// Seconds to generate and download every package once before the runs (not timed against).
         var warmUpSeconds: Double
 
@@ -57,6 +68,10 @@ struct TransferCatchUp {
             case orchestratorPeakRSSMiB = "orchestrator_peak_rss_mib"
             case rclonePeakRSSMiB = "rclone_peak_rss_mib"
             case orchestratorCPUSeconds = "orchestrator_cpu_seconds"
+            case simulatorCPUSeconds = "simulator_cpu_seconds"
+            case storeCPUSecondsForOrchestrator = "store_cpu_seconds_orchestrator_run"
+            case rcloneCPUSeconds = "rclone_cpu_seconds"
+            case storeCPUSecondsForRclone = "store_cpu_seconds_rclone_run"
             case warmUpSeconds = "warm_up_seconds"
         }
     }
@@ -89,14 +104,24 @@ struct TransferCatchUp {
         let (packages, warmUpTime) = try await timed { try await warmUp(simulator: simulator, hours: hours, into: source) }
         let bytes = packages.reduce(Int64(0)) { $0 + $1 }
         Progress.say(String(format: "catch-up: %d packages, %@ bytes, in %.1f s", packages.count, Int(bytes).grouped, warmUpTime.inSeconds))
+        // The service plans the last `hours` closed hours by its own clock: a warm-up that ran into the
+        // next hour (a slow, loaded machine) makes it plan an hour the simulator has not published and
+        // leave out one that was warmed, and the run would wait for windows that cannot finish.
+        guard let newest = hours.first, Date().unixSeconds / 3600 == (newest.unixSeconds + 2 * 3600) / 3600 else {
+            throw BenchmarkError("catch-up: the warm-up ran into the next hour, so the service would plan other hours; run again")
+        }
 
+        let before = (simulator: ProcessUsage(pid: getpid()).cpuSeconds, store: store.cpuSeconds)
         let service = try await runService(simulator: simulator, expecting: packages.count)
+        let serviceStoreCPU = RoundStatistics.rounded(store.cpuSeconds - before.store, 2)
+        let simulatorCPU = RoundStatistics.rounded(ProcessUsage(pid: getpid()).cpuSeconds - before.simulator, 2)
         try checkStored(under: "cdnlog", count: packages.count, bytes: bytes, tool: "orchestrator")
         Progress.say(
             String(
-                format: "catch-up orchestrator: %.2f s, peak RSS %.1f MiB, CPU %.1f s", service.seconds, service.peakRSSMiB,
-                service.cpuSeconds))
+                format: "catch-up orchestrator: %.2f s, peak RSS %.1f MiB, CPU %.1f s (rclone serve s3 %.1f s, simulator %.1f s)",
+                service.seconds, service.peakRSSMiB, service.cpuSeconds, serviceStoreCPU, simulatorCPU))
 
+        let storeBeforeCopy = store.cpuSeconds
         let copy = try CommandRunner.timed(
             rclone,
             [
@@ -106,13 +131,21 @@ struct TransferCatchUp {
             scratchDirectory: benchmark.path("logs"), errorLogPath: benchmark.path("logs/rclone-catchup.err"))
         try checkStored(under: "catchup-rclone", count: packages.count, bytes: bytes, tool: "rclone")
         let rclonePeak = RoundStatistics.rounded(Double(copy.peakRSSKiB) / 1024, 1)
-        Progress.say(String(format: "catch-up rclone copy: %.2f s, peak RSS %.1f MiB", copy.seconds, rclonePeak))
+        let copyStoreCPU = RoundStatistics.rounded(store.cpuSeconds - storeBeforeCopy, 2)
+        Progress.say(
+            String(
+                format: "catch-up rclone copy: %.2f s, peak RSS %.1f MiB, CPU %.1f s (rclone serve s3 %.1f s)", copy.seconds, rclonePeak,
+                copy.cpuSeconds, copyStoreCPU))
+        // The service's log stays with the servers' (set ORCHESTRATOR_LOG_LEVEL=debug for its timeline).
+        try? FileManager.default.copyItem(atPath: benchmark.path("catchup/service/service.log"), toPath: benchmark.path("logs/catchup-service.log"))
         try? FileManager.default.removeItem(atPath: benchmark.path("catchup"))
         return Report(
             packages: packages.count, bytes: bytes, concurrency: Self.concurrency,
             orchestratorSeconds: RoundStatistics.rounded(service.seconds), rcloneSeconds: copy.seconds,
             ratio: RoundStatistics.rounded(service.seconds / copy.seconds), orchestratorPeakRSSMiB: service.peakRSSMiB,
-            rclonePeakRSSMiB: rclonePeak, orchestratorCPUSeconds: service.cpuSeconds,
+            rclonePeakRSSMiB: rclonePeak, orchestratorCPUSeconds: service.cpuSeconds, simulatorCPUSeconds: simulatorCPU,
+            storeCPUSecondsForOrchestrator: serviceStoreCPU, rcloneCPUSeconds: RoundStatistics.rounded(copy.cpuSeconds, 2),
+            storeCPUSecondsForRclone: copyStoreCPU,
             warmUpSeconds: RoundStatistics.rounded(warmUpTime.inSeconds, 1))
     }
 

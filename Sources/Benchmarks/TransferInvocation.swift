@@ -11,10 +11,11 @@ import Foundation
 enum TransferCommand {
     /// How to call the two subcommands.
     static let usage = """
-        usage: orchestrator-bench transfer --work-dir DIR [--bytes N] [--rounds N] [--orchestrator PATH]
+        usage: orchestrator-bench transfer --work-dir DIR [--bytes N] [--rounds N] [--orchestrator PATH] [--case all|catchup]
           --work-dir DIR   an empty directory for the package, the bucket and the spool (removed by the caller)
           --bytes N        size of the gzip package in bytes (default 1073741824, 1 GiB)
           --rounds N       rounds per tool, alternating orchestrator and rclone (default 3)
+          --case catchup   only the catch-up case (needs --orchestrator); its JSON has the catch-up alone
         usage: orchestrator-bench transfer-once --url URL --endpoint URL --bucket B --key K \\
                  --access-key ID --secret-key S --spool-dir DIR --ledger FILE \
                  [--part-size-mib N] [--part-concurrency N] [--size N]
@@ -31,20 +32,25 @@ enum TransferCommand {
         guard let name = arguments.first, name == "transfer" || name == "transfer-once" else { return false }
         let allowed: Set<String> =
             name == "transfer"
-            ? ["--work-dir", "--bytes", "--rounds", "--orchestrator"]
+            ? ["--work-dir", "--bytes", "--rounds", "--orchestrator", "--case"]
             : [
                 "--url", "--endpoint", "--bucket", "--key", "--access-key", "--secret-key", "--spool-dir", "--ledger",
                 "--part-size-mib", "--part-concurrency", "--size",
             ]
         let options = try parseOptions(arguments.dropFirst(), allowed: allowed)
         if name == "transfer" {
+            let only = options.values["--case"] ?? "all"
+            guard only == "all" || only == "catchup" else { throw usageError("--case is all or catchup, not '\(only)'") }
             let benchmark = try TransferBenchmark(
                 workDirectory: options.required("--work-dir"),
                 bytes: options.positiveInteger("--bytes", default: 1 << 30),
                 rounds: options.positiveInteger("--rounds", default: 3),
                 benchExecutable: executablePath(), orchestrator: options.values["--orchestrator"])
-            let report = try await benchmark.run()
-            Progress.line(try report.jsonLine())
+            if only == "catchup" {
+                Progress.line(try await benchmark.runCatchUpOnly().jsonLine())
+            } else {
+                Progress.line(try await benchmark.run().jsonLine())
+            }
         } else {
             let round = try TransferOnce(
                 url: options.required("--url"), endpoint: options.required("--endpoint"),

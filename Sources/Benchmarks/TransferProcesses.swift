@@ -29,6 +29,10 @@ final class BackgroundServer {
     /// `http://127.0.0.1:PORT`.
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
+    /// User plus system CPU seconds the server has used so far: the difference across a round is what
+    /// serving that round cost it (it shares the machine's cores with the tool being timed).
+    var cpuSeconds: Double { ProcessUsage(pid: process.processIdentifier).cpuSeconds }
+
     /// Starts `executable` with `arguments`, logging to `logPath`, and waits (at most `timeout`) until its
     /// log names the bound address and that port accepts a connection.
     static func start(
@@ -103,7 +107,7 @@ final class BackgroundServer {
     }
 }
 
-/// Runs commands to completion: timed by GNU time (wall seconds and peak RSS, `%e %M`) or plain.
+/// Runs commands to completion: timed by GNU time (wall seconds, peak RSS and CPU, `%e %M %U %S`) or plain.
 enum CommandRunner {
     /// What one timed command measured and printed.
     struct TimedResult {
@@ -111,6 +115,8 @@ enum CommandRunner {
         var seconds: Double
         /// Peak resident set size of the command's process, in KiB.
         var peakRSSKiB: Int
+        /// User plus system CPU seconds of the command's process.
+        var cpuSeconds: Double
         /// Everything it printed on standard output.
         var output: String
     }
@@ -118,7 +124,7 @@ enum CommandRunner {
     /// GNU time, which reports the peak RSS (`%M`) the shell's `time` keyword does not.
     static let gnuTime = "/usr/bin/time"
 
-    /// Runs `executable` under `/usr/bin/time -f '%e %M'`; its standard error goes to `errorLogPath`.
+    /// Runs `executable` under `/usr/bin/time -f '%e %M %U %S'`; its standard error goes to `errorLogPath`.
     /// Throws when it exits unsuccessfully, with the end of that log.
     static func timed(_ executable: String, _ arguments: [String], scratchDirectory: String, errorLogPath: String) throws -> TimedResult {
         let timePath = scratchDirectory + "/time.out"
@@ -128,7 +134,7 @@ enum CommandRunner {
             try? FileManager.default.removeItem(atPath: outputPath)
         }
         let status = try run(
-            gnuTime, ["-f", "%e %M", "-o", timePath, executable] + arguments, stdoutPath: outputPath,
+            gnuTime, ["-f", "%e %M %U %S", "-o", timePath, executable] + arguments, stdoutPath: outputPath,
             stderrPath: errorLogPath)
         guard status == 0 else {
             let log = (try? String(contentsOfFile: errorLogPath, encoding: .utf8)) ?? ""
@@ -136,11 +142,13 @@ enum CommandRunner {
         }
         let report = (try? String(contentsOfFile: timePath, encoding: .utf8)) ?? ""
         let fields = report.split(whereSeparator: \.isNewline).last?.split(separator: " ") ?? []
-        guard fields.count == 2, let seconds = Double(fields[0]), let kibibytes = Int(fields[1]) else {
+        guard fields.count == 4, let seconds = Double(fields[0]), let kibibytes = Int(fields[1]), let user = Double(fields[2]),
+            let system = Double(fields[3])
+        else {
             throw BenchmarkError("cannot read GNU time's report: \(report)")
         }
         let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        return TimedResult(seconds: seconds, peakRSSKiB: kibibytes, output: output)
+        return TimedResult(seconds: seconds, peakRSSKiB: kibibytes, cpuSeconds: user + system, output: output)
     }
 
     /// Runs `executable` to completion and returns its standard output; throws unless it exits 0.

@@ -78,6 +78,8 @@ struct TransferReport: Encodable {
     var rcloneVersion: String
     /// The single-core cost of each concurrent stage of the download, from `singleCoreSeconds`.
     var pipelineStageSeconds: PipelineStages
+    /// The CPU seconds each round cost the tool and the two servers it shares the cores with.
+    var cpuSeconds: RoundsCPU
     /// The many-package case (`TransferCatchUp`), when run.
     var catchUp: TransferCatchUp.Report?
     /// `catchUp.ratio`: the service's seconds over `rclone copy`'s for the same packages.
@@ -104,6 +106,7 @@ struct TransferReport: Encodable {
         case settings
         case rcloneVersion = "rclone_version"
         case pipelineStageSeconds = "pipeline_stage_cpu_seconds"
+        case cpuSeconds = "round_cpu_seconds"
         case catchUp = "catchup"
         case catchUpRatio = "catchup_ratio"
     }
@@ -148,6 +151,67 @@ struct PipelineStages: Encodable {
     enum CodingKeys: String, CodingKey {
         case inflate, digests, slowest
         case spoolAndParts = "spool_and_parts"
+    }
+}
+
+/// The CPU one round cost: the tool's process (GNU time's user + system), and what the HTTP source and
+/// `rclone serve s3` spent meanwhile. All three share the machine's cores, so on an otherwise idle
+/// machine with N cores a round takes at least `total / N` seconds.
+struct RoundCPU: Encodable {
+    /// The timed tool's own process.
+    var tool: Double
+    /// The HTTP source (python3 http.server).
+    var source: Double = 0
+    /// `rclone serve s3`.
+    var store: Double = 0
+
+    /// All three.
+    var total: Double { RoundStatistics.rounded(tool + source + store, 2) }
+
+    enum CodingKeys: String, CodingKey { case tool, source, store, total }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(tool, forKey: .tool)
+        try container.encode(source, forKey: .source)
+        try container.encode(store, forKey: .store)
+        try container.encode(total, forKey: .total)
+    }
+}
+
+/// Every round's CPU per tool, and the medians, with the least wall time that CPU allows on this
+/// machine's cores (`total / cores`) beside each tool's median wall time.
+struct RoundsCPU: Encodable {
+    /// The orchestrator's rounds, in order.
+    var orchestrator: [RoundCPU]
+    /// rclone's rounds, in order.
+    var rclone: [RoundCPU]
+    /// The processors the rounds shared.
+    var cores = ProcessInfo.processInfo.activeProcessorCount
+
+    enum CodingKeys: String, CodingKey {
+        case orchestrator, rclone, cores
+        case orchestratorMedianTotal = "orchestrator_median_total"
+        case rcloneMedianTotal = "rclone_median_total"
+        case orchestratorFloorSeconds = "orchestrator_floor_seconds"
+        case rcloneFloorSeconds = "rclone_floor_seconds"
+        case floorRatio = "floor_ratio"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(orchestrator, forKey: .orchestrator)
+        try container.encode(rclone, forKey: .rclone)
+        try container.encode(cores, forKey: .cores)
+        let orchestratorTotal = RoundStatistics.median(orchestrator.map(\.total))
+        let rcloneTotal = RoundStatistics.median(rclone.map(\.total))
+        try container.encode(RoundStatistics.rounded(orchestratorTotal, 2), forKey: .orchestratorMedianTotal)
+        try container.encode(RoundStatistics.rounded(rcloneTotal, 2), forKey: .rcloneMedianTotal)
+        try container.encode(RoundStatistics.rounded(orchestratorTotal / Double(cores), 2), forKey: .orchestratorFloorSeconds)
+        try container.encode(RoundStatistics.rounded(rcloneTotal / Double(cores), 2), forKey: .rcloneFloorSeconds)
+        // The ratio the CPU alone would give if both used every core all the time: a ratio under it
+        // cannot be reached on this machine without spending less CPU.
+        try container.encode(RoundStatistics.rounded(rcloneTotal > 0 ? orchestratorTotal / rcloneTotal : 0), forKey: .floorRatio)
     }
 }
 

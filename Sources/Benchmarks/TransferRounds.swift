@@ -13,12 +13,24 @@ struct TransferRounds {
     var endpoint: String
     /// The package's MD5, by `md5sum`.
     var sourceMD5: String
+    /// The HTTP source and `rclone serve s3`, whose CPU each round is read from.
+    var servers: (source: BackgroundServer, store: BackgroundServer)
 
     /// What one round of one tool measured.
     private struct Round {
         var seconds: Double
         var peakRSSMiB: Double
         var timings: TransferTimings?
+        var cpu: RoundCPU
+    }
+
+    /// Runs `body` (one round) and adds to its result the CPU the two servers spent meanwhile.
+    private func measuringServers(_ body: () throws -> (Round)) rethrows -> Round {
+        let before = (servers.source.cpuSeconds, servers.store.cpuSeconds)
+        var round = try body()
+        round.cpu.source = RoundStatistics.rounded(servers.source.cpuSeconds - before.0, 2)
+        round.cpu.store = RoundStatistics.rounded(servers.store.cpuSeconds - before.1, 2)
+        return round
     }
 
     /// Runs everything and assembles the report.
@@ -33,8 +45,8 @@ struct TransferRounds {
         var orchestrator: [Round] = []
         var rclone: [Round] = []
         for number in 1...benchmark.rounds {
-            orchestrator.append(try runOrchestrator(round: number, packageSize: packageSize))
-            rclone.append(try runRclone(round: number))
+            orchestrator.append(try measuringServers { try runOrchestrator(round: number, packageSize: packageSize) })
+            rclone.append(try measuringServers { try runRclone(round: number) })
         }
 
         Progress.say("profile: single-core passes over the package (read, write+fsync, CRC-64, digests, gunzip) ...")
@@ -64,7 +76,8 @@ struct TransferRounds {
             singleCoreSeconds: profile, sourceSeconds: source.seconds,
             settings: "orchestrator: production defaults (SigV4 path style, multipart from 64 MiB, 8 MiB parts, "
                 + "3 in flight, parts uploaded while downloading); rclone copyurl: defaults",
-            rcloneVersion: try rcloneVersion(), pipelineStageSeconds: PipelineStages(profile))
+            rcloneVersion: try rcloneVersion(), pipelineStageSeconds: PipelineStages(profile),
+            cpuSeconds: RoundsCPU(orchestrator: orchestrator.map(\.cpu), rclone: rclone.map(\.cpu)))
         report.targetsMissed = report.missed
         Progress.say(
             String(
@@ -96,7 +109,9 @@ struct TransferRounds {
         guard spooled.isEmpty else { throw BenchmarkError("transfer-once left spool files behind: \(spooled)") }
         try verifyAndDelete(tool: "orchestrator")
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: ledger + suffix) }
-        let round = Round(seconds: result.seconds, peakRSSMiB: mebibytes(result.peakRSSKiB), timings: timings)
+        let round = Round(
+            seconds: result.seconds, peakRSSMiB: mebibytes(result.peakRSSKiB), timings: timings,
+            cpu: RoundCPU(tool: RoundStatistics.rounded(result.cpuSeconds, 2)))
         Progress.say(
             String(
                 format: "round %d/%d orchestrator: %.2f s, peak RSS %.1f MiB (HEAD %.2f s, download %.2f s, upload %.2f s); object verified",
@@ -113,7 +128,9 @@ struct TransferRounds {
             ["copyurl", sourceURL, remote(TransferBenchmark.key), "--config", benchmark.path("logs/rclone.conf")],
             scratchDirectory: benchmark.path("logs"), errorLogPath: benchmark.path("logs/rclone-\(number).err"))
         try verifyAndDelete(tool: "rclone")
-        let round = Round(seconds: result.seconds, peakRSSMiB: mebibytes(result.peakRSSKiB), timings: nil)
+        let round = Round(
+            seconds: result.seconds, peakRSSMiB: mebibytes(result.peakRSSKiB), timings: nil,
+            cpu: RoundCPU(tool: RoundStatistics.rounded(result.cpuSeconds, 2)))
         Progress.say(
             String(
                 format: "round %d/%d rclone:       %.2f s, peak RSS %.1f MiB; object verified", number,
