@@ -6,42 +6,48 @@ import Glibc
 #endif
 
 /// The accepted lines of one body for one domain and event hour, as NDJSON.
-struct FiledChunk {
+package struct FiledChunk {
     /// The stream domain.
-    var domain: String
+    package var domain: String
     /// The UTC start of the event hour.
-    var hour: Date
+    package var hour: Date
     /// How many lines `lines` holds.
-    var lineCount: Int
+    package var lineCount: Int
     /// Each line's original bytes and a newline.
-    var lines: [UInt8]
+    package var lines: [UInt8]
 }
 
 /// The lines of one decompressed body, filed by domain and event hour, and the lines set aside.
-struct FiledBatch {
+package struct FiledBatch {
     /// Accepted lines, one chunk per (domain, hour), in order of first appearance.
-    var chunks: [FiledChunk] = []
+    package var chunks: [FiledChunk] = []
     /// Lines that are not a JSON object or have no usable date, time or domain.
-    var quarantined: [QuarantinedLine] = []
+    package var quarantined: [QuarantinedLine] = []
     /// Accepted lines in all.
-    var acceptedLines: Int { chunks.reduce(0) { $0 + $1.lineCount } }
+    package var acceptedLines: Int { chunks.reduce(0) { $0 + $1.lineCount } }
 }
 
 /// Splits a body into lines (`JSON_Array` or `JSON_Newline`, told apart by the first non-blank byte)
 /// and files each under its domain and event hour. Pure: no I/O, no clock.
-struct BatchFiler {
+package struct BatchFiler {
     /// The endpoint the body came to: its domain or `x-disid` map.
     let endpoint: IngestEndpoint
     /// The zone of the lines' `date` and `time`.
     let timeZone: TimeZone
 
+    /// A filer for bodies that came to `endpoint`, reading times in `timeZone`.
+    package init(endpoint: IngestEndpoint, timeZone: TimeZone) {
+        self.endpoint = endpoint
+        self.timeZone = timeZone
+    }
+
     /// Files `body`.
-    func file(_ body: [UInt8]) -> FiledBatch {
+    package func file(_ body: [UInt8]) -> FiledBatch {
         body.withUnsafeBufferPointer { file($0) }
     }
 
     /// Files the body in `bytes`.
-    func file(_ bytes: UnsafeBufferPointer<UInt8>) -> FiledBatch {
+    package func file(_ bytes: UnsafeBufferPointer<UInt8>) -> FiledBatch {
         var builder = Builder(endpoint: endpoint, eventTime: EventTime(timeZone: timeZone), capacity: bytes.count + 64)
         var start = 0
         while start < bytes.count, JSONLineScanner.isSpace(bytes[start]) { start += 1 }

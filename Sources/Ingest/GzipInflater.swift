@@ -3,9 +3,9 @@ import CZlib
 /// Undoes `Content-Encoding: gzip` (one or more members) without ever holding more than `limit` bytes
 /// of output: a gzip bomb is refused as soon as its output passes the limit, having inflated only that
 /// much.
-enum GzipInflater {
+package enum GzipInflater {
     /// Why a body could not be inflated.
-    enum Failure: Error, Equatable {
+    package enum Failure: Error, Equatable {
         /// The output would pass the limit.
         case tooLarge
         /// Not gzip, or truncated or corrupt.
@@ -13,7 +13,7 @@ enum GzipInflater {
     }
 
     /// The decompressed bytes of `input`.
-    static func inflate(_ input: [UInt8], limit: Int) throws(Failure) -> [UInt8] {
+    package static func inflate(_ input: [UInt8], limit: Int) throws(Failure) -> [UInt8] {
         // Allocated: zlib checks that every call passes the address the stream was initialised at.
         let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         stream.initialize(to: z_stream())
