@@ -109,19 +109,25 @@ enum JSONLineScanner {
     }
 
     /// The first index from `start` (below `limit`) holding `"`, `\` or a control character, or `limit`
-    /// (also when `start` is past it). Most of a log line is string content: 32 bytes are looked at per
-    /// step while none of them is special.
+    /// (also when `start` is past it). Most of a log line is string content, mostly in short strings:
+    /// 16 bytes are compared at once and the first special one is located from the comparison's lanes
+    /// (8 lanes per 64-bit word, the lowest set byte first), with no byte-by-byte walk to it. Loads
+    /// may read past `limit` but never past the end of `bytes`.
     @inline(__always)
     static func stringStop(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, limit: Int) -> Int {
         guard let base = bytes.baseAddress.map(UnsafeRawPointer.init) else { return limit }
         var index = start
-        let quotes = SIMD32<UInt8>(repeating: quote), backslashes = SIMD32<UInt8>(repeating: backslash)
-        let space = SIMD32<UInt8>(repeating: 0x20)
-        while index + 32 <= limit {
-            let chunk = base.loadUnaligned(fromByteOffset: index, as: SIMD32<UInt8>.self)
-            let special = (chunk .== quotes) .| (chunk .== backslashes) .| (chunk .< space)
-            if any(special) { break }
-            index += 32
+        let quotes = SIMD16<UInt8>(repeating: quote), backslashes = SIMD16<UInt8>(repeating: backslash)
+        let belowSpace = SIMD16<UInt8>(repeating: 0x1F)
+        while index < limit && index + 16 <= bytes.count {
+            let chunk = base.loadUnaligned(fromByteOffset: index, as: SIMD16<UInt8>.self)
+            let special = (chunk .== quotes) .| (chunk .== backslashes) .| (chunk .<= belowSpace)
+            // Each lane of the mask is 0x00 or 0xFF; as two words, the first special byte is the lowest set.
+            let lanes = unsafeBitCast(special, to: SIMD2<UInt64>.self)
+            let low = UInt64(littleEndian: lanes[0]), high = UInt64(littleEndian: lanes[1])
+            if low != 0 { return min(index + low.trailingZeroBitCount >> 3, limit) }
+            if high != 0 { return min(index + 8 + high.trailingZeroBitCount >> 3, limit) }
+            index += 16
         }
         while index < limit {
             let c = bytes[index]
