@@ -106,7 +106,7 @@ enum IngestBenchmark {
             "spool_line_bytes": spoolBytes, "spool_file_bytes": fileBytes,
             "phase_cpu_ns_per_byte": ["ceiling": round2(ceiling.cpuNanosecondsPerByte), "durable": round2(full.cpuNanosecondsPerByte)],
             "phase_cpu_cores": ["ceiling": round2(ceiling.cores), "durable": round2(full.cores)],
-            "step_cpu_ns_per_byte": costs.nanosecondsPerByte,
+            "step_cpu_ns_per_byte": costs.nanosecondsPerByte, "step_deflated_bytes": costs.deflatedBytes,
         ]
         let json = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
         Progress.line(String(decoding: json, as: UTF8.self))
