@@ -29,7 +29,81 @@ enum JSONLineScanner {
     static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 }
 
     /// Scans the object that starts with `{` at `start`, stopping at `limit`.
+    ///
+    /// Log lines are flat objects, `{"key":value,...}`: this reads that shape directly, each token
+    /// where the grammar expects it, with no dispatch on every byte between strings (which mispredicts
+    /// on every `:` and `,` of a line). Anything else (a nested value, a stray token, a broken string,
+    /// the limit) is left to `scanAnyObject`, from the start, which defines the result; on a flat object
+    /// both give the same.
     static func scanObject(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, limit: Int) -> ScannedObject {
+        var result = ScannedObject(end: limit)
+        var index = start + 1
+        /// Skips JSON whitespace, noting raw line breaks; false at the limit.
+        func skipSpace() -> Bool {
+            while index < limit {
+                switch bytes[index] {
+                case 0x20, 0x09: index += 1
+                case 0x0A, 0x0D:
+                    result.hasLineBreak = true
+                    index += 1
+                default: return true
+                }
+            }
+            return false
+        }
+        /// The string whose opening quote is at `index`, leaving `index` after its closing quote.
+        func string() -> Range<Int>? {
+            let contentStart = index + 1
+            var cursor = contentStart
+            while true {
+                cursor = stringStop(bytes, from: cursor, limit: limit)
+                guard cursor < limit else { return nil }
+                switch bytes[cursor] {
+                case backslash: cursor += 2
+                case quote:
+                    index = cursor + 1
+                    return contentStart..<cursor
+                default: return nil
+                }
+            }
+        }
+        while true {
+            guard skipSpace(), bytes[index] == quote, let key = string(), skipSpace(), bytes[index] == colon else { break }
+            index += 1
+            guard skipSpace() else { break }
+            let first = bytes[index]
+            if first == quote {
+                guard let value = string() else { break }
+                record(value, named: key, in: bytes, into: &result)
+            } else if first == openBrace || first == openBracket || first == closeBrace || first == closeBracket || first == comma || first == colon
+                || first < 0x20
+            {
+                break
+            } else {
+                // A bare value (number, literal): up to whitespace, `,` or `}`, as `scanAnyObject` reads it.
+                var cursor = index
+                while cursor < limit, !isSpace(bytes[cursor]), bytes[cursor] != comma, bytes[cursor] != closeBrace { cursor += 1 }
+                record(index..<cursor, named: key, in: bytes, into: &result)
+                index = cursor
+            }
+            guard skipSpace() else { break }
+            if bytes[index] == comma {
+                index += 1
+                continue
+            }
+            if bytes[index] == closeBrace {
+                result.end = index + 1
+                result.valid = true
+                return result
+            }
+            break
+        }
+        return scanAnyObject(bytes, from: start, limit: limit)
+    }
+
+    /// Scans the object that starts with `{` at `start`, stopping at `limit`, whatever its shape: a
+    /// byte-level state machine over strings, brackets, `:` and `,`.
+    static func scanAnyObject(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, limit: Int) -> ScannedObject {
         var result = ScannedObject(end: limit)
         var depth = 0
         var index = start

@@ -61,3 +61,39 @@ struct JSONLineScannerTests {
         }
     }
 }
+
+extension JSONLineScannerTests {
+    @Test("The flat-object path gives what the general state machine gives, on sender lines with bytes replaced at random and cut at any limit")
+    func flatPathAgreesWithStateMachine() {
+        let text = Array((0..<200).map { SenderLog.line(time: String(format: "09:%02d:%02d", $0 / 60 % 60, $0 % 60)) }.joined(separator: "\n").utf8)
+        let shapes = [
+            #"{ "date" : "2026-11-01" ,"time":"09:00:00" , "x-disid" : 12 }"#, "{\"date\":\"2026-11-01\",\n\"time\":\"09:00:00\"}",
+            #"{"a":{"date":"x"},"date":"2026-11-01","time":"1"}"#, #"{"a":1,}"#, #"{}"#, #"{"a" "b"}"#, #"{"date":tru"e}"#,
+            #"{"a":[1,{"b":2}],"time":"t"}"#, #"{"a":"\"}"}"#, "{\"a\":1\u{01}}", #"{"status":]00}"#, #"{"a"::1}"#, #"{"a":1"#,
+        ]
+        var samples = shapes.map { Array($0.utf8) }
+        let alphabet: [UInt8] = [0x22, 0x5C, 0x01, 0x0A, 0x0D, 0x09, 0x20, 0x7B, 0x7D, 0x2C, 0x3A, 0x5B, 0x5D, 0x30, 0x74]
+        var state: UInt64 = 1
+        for _ in 0..<4 {
+            var mutated = text
+            for _ in 0..<1500 {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                mutated[Int(state >> 33) % mutated.count] = alphabet[Int(state >> 20) % alphabet.count]
+            }
+            samples.append(mutated)
+        }
+        for sample in samples {
+            sample.withUnsafeBufferPointer { bytes in
+                for start in bytes.indices where bytes[start] == UInt8(ascii: "{") {
+                    for limit in Set([bytes.count, min(bytes.count, start + 8), min(bytes.count, start + 300), min(bytes.count, start + 590)]) {
+                        let flat = JSONLineScanner.scanObject(bytes, from: start, limit: limit)
+                        let general = JSONLineScanner.scanAnyObject(bytes, from: start, limit: limit)
+                        #expect(
+                            flat.end == general.end && flat.valid == general.valid && flat.hasLineBreak == general.hasLineBreak && flat.date == general.date
+                                && flat.time == general.time && flat.disid == general.disid, "at \(start), limit \(limit)")
+                    }
+                }
+            }
+        }
+    }
+}
