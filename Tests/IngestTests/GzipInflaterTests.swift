@@ -113,9 +113,8 @@ extension GzipInflaterTests {
         let buffer = InflateBuffer()
         let large = Gzip.compress(Self.text + Self.text)
         let small = Gzip.compress(Self.text)
-        try large.withUnsafeBytes { bytes throws(GzipInflater.Failure) in
-            #expect(try GzipInflater.inflate(bytes, limit: 1 << 24, into: buffer) { $0.count } == 2 * Self.text.count)
-        }
+        let count = large.withUnsafeBytes { bytes in try? GzipInflater.inflate(bytes, limit: 1 << 24, into: buffer) { $0.count } }
+        #expect(count == 2 * Self.text.count)
         small.withUnsafeBytes { bytes in
             #expect(throws: GzipInflater.Failure.tooLarge) { try GzipInflater.inflate(bytes, limit: Self.text.count - 1, into: buffer) { $0.count } }
             #expect((try? GzipInflater.inflate(bytes, limit: Self.text.count, into: buffer) { Array($0) }) == Self.text)
