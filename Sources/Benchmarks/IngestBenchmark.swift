@@ -72,12 +72,16 @@ enum IngestBenchmark {
         Progress.say("ingest: \(options.senders) senders, 512 KiB batches, \(options.gzip ? "gzip" : "identity"), \(Int(options.seconds)) s per phase")
 
         let ceiling = try await phase(url: "http://127.0.0.1:\(port)/discard", options: options, bodies: bodies, client: client, pace: nil)
-        Progress.say("ingest: ceiling (read and discard): \(format(ceiling.megabytesPerSecond)) MB/s")
+        Progress.say("ingest: ceiling (read and discard): \(format(ceiling.megabytesPerSecond)) MB/s, \(format(ceiling.cpuNanosecondsPerByte)) ns CPU per byte on \(format(ceiling.cores)) cores")
         let full = try await phase(url: "http://127.0.0.1:\(port)/logs/bench.example", options: options, bodies: bodies, client: client, pace: nil)
-        Progress.say("ingest: durable at full speed: \(format(full.megabytesPerSecond)) MB/s, \(Int(full.linesPerSecond)) lines/s, p50 \(format(full.p50)) ms, p99 \(format(full.p99)) ms")
+        Progress.say("ingest: durable at full speed: \(format(full.megabytesPerSecond)) MB/s, \(Int(full.linesPerSecond)) lines/s, p50 \(format(full.p50)) ms, p99 \(format(full.p99)) ms, \(format(full.cpuNanosecondsPerByte)) ns CPU per byte on \(format(full.cores)) cores")
         let half = try await phase(
             url: "http://127.0.0.1:\(port)/logs/bench.example", options: options, bodies: bodies, client: client, pace: full.requestsPerSecond / 2)
         Progress.say("ingest: durable at half that rate: \(format(half.megabytesPerSecond)) MB/s, p50 \(format(half.p50)) ms, p99 \(format(half.p99)) ms")
+        let costs = try IngestCostProfile.measure(
+            plain: options.gzip ? BodyFactory(gzip: false) : bodies, compressed: options.gzip ? bodies : BodyFactory(gzip: true),
+            endpoint: configuration.endpoints[0])
+        Progress.say("ingest: one core's CPU per byte of each durable step, ns: \(costs.nanosecondsPerByte.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
         let spoolBytes = try await store.spoolBytes()
         let partFiles = try FileManager.default.contentsOfDirectory(atPath: directory + "/stream")
         let fileBytes = try partFiles.reduce(Int64(0)) { total, name in
@@ -100,6 +104,9 @@ enum IngestBenchmark {
             "ratio": round2(full.megabytesPerSecond / max(ceiling.megabytesPerSecond, 0.001)),
             "retried_requests": full.retries + half.retries,
             "spool_line_bytes": spoolBytes, "spool_file_bytes": fileBytes,
+            "phase_cpu_ns_per_byte": ["ceiling": round2(ceiling.cpuNanosecondsPerByte), "durable": round2(full.cpuNanosecondsPerByte)],
+            "phase_cpu_cores": ["ceiling": round2(ceiling.cores), "durable": round2(full.cores)],
+            "step_cpu_ns_per_byte": costs.nanosecondsPerByte, "step_deflated_bytes": costs.deflatedBytes,
         ]
         let json = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
         Progress.line(String(decoding: json, as: UTF8.self))
@@ -112,6 +119,10 @@ enum IngestBenchmark {
         var p50: Double
         var p99: Double
         var retries: Int
+        /// CPU the whole process (senders and server) spent per byte of log data.
+        var cpuNanosecondsPerByte: Double
+        /// CPU seconds per second of the phase: how many cores it kept busy.
+        var cores: Double
     }
 
     /// What the senders of one phase share.
@@ -132,6 +143,7 @@ enum IngestBenchmark {
     /// requests a second.
     static func phase(url: String, options: Options, bodies: BodyFactory, client: HTTPClient, pace: Double?) async throws -> PhaseResult {
         let shared = PhaseState()
+        let cpuAtStart = IngestCostProfile.processCPUTime()
         let started = ContinuousClock.now
         let deadline = started + .milliseconds(Int(options.seconds * 1000))
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -180,13 +192,15 @@ enum IngestBenchmark {
             try await group.waitForAll()
         }
         let elapsed = ContinuousClock.now - started
+        let cpu = (IngestCostProfile.processCPUTime() - cpuAtStart).inSeconds
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let result = shared.tally.withLock { $0 }
         let sorted = result.latencies.sorted()
         func percentile(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
         return PhaseResult(
             megabytesPerSecond: Double(result.bytes) / 1e6 / seconds, linesPerSecond: Double(result.lines) / seconds,
-            requestsPerSecond: Double(result.requests) / seconds, p50: percentile(0.5), p99: percentile(0.99), retries: result.retries)
+            requestsPerSecond: Double(result.requests) / seconds, p50: percentile(0.5), p99: percentile(0.99), retries: result.retries,
+            cpuNanosecondsPerByte: cpu * 1e9 / Double(max(result.bytes, 1)), cores: cpu / seconds)
     }
 
     static func format(_ value: Double) -> String { String(format: "%.1f", value) }

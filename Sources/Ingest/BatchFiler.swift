@@ -5,44 +5,93 @@ import JobModel
 import Glibc
 #endif
 
-/// The accepted lines of one body for one domain and event hour, as NDJSON.
-struct FiledChunk {
+/// A piece of a chunk's NDJSON: bytes of the body as they are, a newline, or a line rewritten
+/// without its raw line breaks.
+package enum NDJSONPiece: Equatable {
+    /// These bytes of the body.
+    case body(Range<Int>)
+    /// One `\n` that the body does not have where it is needed (after an array element).
+    case newline
+    /// A pretty-printed array element on one line, with its newline.
+    case rewritten([UInt8])
+}
+
+/// The accepted lines of one body for one domain and event hour, as NDJSON: where they are in the
+/// body, not a copy of them. Lines that end in `\n` in the body (`JSON_Newline`) are one piece with
+/// their newline, and consecutive such lines one piece in all, so a clean `JSON_Newline` body is a
+/// single piece, compressed straight from the request's buffer.
+package struct FiledChunk {
     /// The stream domain.
-    var domain: String
+    package var domain: String
     /// The UTC start of the event hour.
-    var hour: Date
-    /// How many lines `lines` holds.
-    var lineCount: Int
-    /// Each line's original bytes and a newline.
-    var lines: [UInt8]
+    package var hour: Date
+    /// How many lines the chunk holds.
+    package var lineCount: Int
+    /// Bytes of NDJSON: each line's original bytes and a newline.
+    package var byteCount = 0
+    /// The NDJSON, in order.
+    package var pieces: [NDJSONPiece] = []
+
+    /// The NDJSON as one array (for tests and the cost profile; the receiver compresses the pieces).
+    package func ndjson(in body: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(byteCount)
+        for piece in pieces {
+            switch piece {
+            case .body(let range): bytes.append(contentsOf: UnsafeBufferPointer(rebasing: body[range]))
+            case .newline: bytes.append(0x0A)
+            case .rewritten(let line): bytes.append(contentsOf: line)
+            }
+        }
+        return bytes
+    }
+
+    /// The NDJSON as one array, from `body` as an array.
+    package func ndjson(in body: [UInt8]) -> [UInt8] {
+        body.withUnsafeBufferPointer { ndjson(in: $0) }
+    }
+
+    mutating func append(_ range: Range<Int>) {
+        if case .body(let previous) = pieces.last, previous.upperBound == range.lowerBound {
+            pieces[pieces.count - 1] = .body(previous.lowerBound..<range.upperBound)
+        } else {
+            pieces.append(.body(range))
+        }
+    }
 }
 
 /// The lines of one decompressed body, filed by domain and event hour, and the lines set aside.
-struct FiledBatch {
+package struct FiledBatch {
     /// Accepted lines, one chunk per (domain, hour), in order of first appearance.
-    var chunks: [FiledChunk] = []
+    package var chunks: [FiledChunk] = []
     /// Lines that are not a JSON object or have no usable date, time or domain.
-    var quarantined: [QuarantinedLine] = []
+    package var quarantined: [QuarantinedLine] = []
     /// Accepted lines in all.
-    var acceptedLines: Int { chunks.reduce(0) { $0 + $1.lineCount } }
+    package var acceptedLines: Int { chunks.reduce(0) { $0 + $1.lineCount } }
 }
 
 /// Splits a body into lines (`JSON_Array` or `JSON_Newline`, told apart by the first non-blank byte)
 /// and files each under its domain and event hour. Pure: no I/O, no clock.
-struct BatchFiler {
+package struct BatchFiler {
     /// The endpoint the body came to: its domain or `x-disid` map.
     let endpoint: IngestEndpoint
     /// The zone of the lines' `date` and `time`.
     let timeZone: TimeZone
 
+    /// A filer for bodies that came to `endpoint`, reading times in `timeZone`.
+    package init(endpoint: IngestEndpoint, timeZone: TimeZone) {
+        self.endpoint = endpoint
+        self.timeZone = timeZone
+    }
+
     /// Files `body`.
-    func file(_ body: [UInt8]) -> FiledBatch {
+    package func file(_ body: [UInt8]) -> FiledBatch {
         body.withUnsafeBufferPointer { file($0) }
     }
 
     /// Files the body in `bytes`.
-    func file(_ bytes: UnsafeBufferPointer<UInt8>) -> FiledBatch {
-        var builder = Builder(endpoint: endpoint, eventTime: EventTime(timeZone: timeZone), capacity: bytes.count + 64)
+    package func file(_ bytes: UnsafeBufferPointer<UInt8>) -> FiledBatch {
+        var builder = Builder(endpoint: endpoint, eventTime: EventTime(timeZone: timeZone))
         var start = 0
         while start < bytes.count, JSONLineScanner.isSpace(bytes[start]) { start += 1 }
         guard start < bytes.count else { return builder.batch() }
@@ -119,8 +168,9 @@ struct BatchFiler {
         }
     }
 
-    /// Accumulates chunks per (domain, hour). Allocation-free per line: the date and time are read in
-    /// place, and consecutive lines of the same domain and hour (the usual case) skip the lookup.
+    /// Accumulates chunks per (domain, hour). Copies no line: the date and time are read in place,
+    /// chunks record where their lines are, and consecutive lines of the same domain and hour (the
+    /// usual case) skip the lookup.
     private struct Builder {
         let endpoint: IngestEndpoint
         var eventTime: EventTime
@@ -128,18 +178,15 @@ struct BatchFiler {
         var last: (key: ChunkKey, position: Int)?
         var chunks: [FiledChunk] = []
         var quarantined: [QuarantinedLine] = []
-        /// Room reserved in each new chunk: the whole body, so appending never reallocates.
-        let capacity: Int
 
         struct ChunkKey: Hashable {
             var domain: String
             var hour: Int64
         }
 
-        init(endpoint: IngestEndpoint, eventTime: EventTime, capacity: Int) {
+        init(endpoint: IngestEndpoint, eventTime: EventTime) {
             self.endpoint = endpoint
             self.eventTime = eventTime
-            self.capacity = capacity
         }
 
         mutating func add(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ scan: ScannedObject) {
@@ -168,9 +215,7 @@ struct BatchFiler {
                 } else {
                     position = chunks.count
                     order[key] = position
-                    var lines: [UInt8] = []
-                    lines.reserveCapacity(chunks.isEmpty ? capacity : 4096)
-                    chunks.append(FiledChunk(domain: domain, hour: Date(timeIntervalSince1970: TimeInterval(hour)), lineCount: 0, lines: lines))
+                    chunks.append(FiledChunk(domain: domain, hour: Date(timeIntervalSince1970: TimeInterval(hour)), lineCount: 0))
                 }
                 last = (key, position)
             }
@@ -178,11 +223,18 @@ struct BatchFiler {
             if scan.hasLineBreak {
                 // Raw line breaks can only be whitespace between tokens (inside strings they make the
                 // line invalid), so dropping them keeps every value, escapes included, byte for byte.
-                chunks[position].lines.append(contentsOf: bytes[range].lazy.filter { $0 != 0x0A && $0 != 0x0D })
+                let line = Array(bytes[range].lazy.filter { $0 != 0x0A && $0 != 0x0D }) + [0x0A]
+                chunks[position].byteCount += line.count
+                chunks[position].pieces.append(.rewritten(line))
+            } else if range.upperBound < bytes.count && bytes[range.upperBound] == 0x0A {
+                // The line's own newline follows it: the line and its newline are one run of the body.
+                chunks[position].byteCount += range.count + 1
+                chunks[position].append(range.lowerBound..<range.upperBound + 1)
             } else {
-                chunks[position].lines.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[range]))
+                chunks[position].byteCount += range.count + 1
+                chunks[position].append(range)
+                chunks[position].pieces.append(.newline)
             }
-            chunks[position].lines.append(0x0A)
         }
 
         mutating func quarantine(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, reason: String) {

@@ -11,31 +11,45 @@ import CISAL
 public enum GzipMember {
     /// `bytes` as one gzip member.
     public static func compress(_ bytes: [UInt8]) -> [UInt8] {
+        bytes.withUnsafeBytes { compress($0) }
+    }
+
+    /// The bytes in `bytes` as one gzip member, at ISA-L `level` (0 to 3) with a level buffer of
+    /// `levelBufferSize` bytes (0: none, ISA-L's stateless level 1 then uses its internal buffer; levels
+    /// 2 and 3 need one).
+    package static func compress(_ bytes: UnsafeRawBufferPointer, level: UInt32 = 1, levelBufferSize: Int = 0) -> [UInt8] {
         // ISA-L's stream state is about 80 KiB: on the heap, zeroed, not on a task's stack.
         let size = MemoryLayout<isal_zstream>.size
         let raw = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: MemoryLayout<isal_zstream>.alignment)
         raw.initializeMemory(as: UInt8.self, repeating: 0, count: size)
         let stream = raw.bindMemory(to: isal_zstream.self, capacity: 1)
-        defer { raw.deallocate() }
+        let levelBuffer = levelBufferSize > 0 ? UnsafeMutableRawPointer.allocate(byteCount: levelBufferSize, alignment: 64) : nil
+        defer {
+            raw.deallocate()
+            levelBuffer?.deallocate()
+        }
+        // Stored blocks, the worst case, add 5 bytes per 64 KiB block to the input, plus header and trailer.
         var capacity = bytes.count + bytes.count / 64 + 1024
         while true {
-            var output = [UInt8](repeating: 0, count: capacity)
-            let status: Int32 = bytes.withUnsafeBufferPointer { inBuffer in
-                output.withUnsafeMutableBufferPointer { outBuffer in
-                    isal_deflate_stateless_init(stream)
-                    stream.pointee.level = 1
-                    stream.pointee.gzip_flag = UInt16(IGZIP_GZIP)
-                    stream.pointee.end_of_stream = 1
-                    stream.pointee.flush = UInt16(NO_FLUSH)
-                    stream.pointee.next_in = UnsafeMutablePointer(mutating: inBuffer.baseAddress)
-                    stream.pointee.avail_in = UInt32(inBuffer.count)
-                    stream.pointee.next_out = outBuffer.baseAddress
-                    stream.pointee.avail_out = UInt32(outBuffer.count)
-                    return isal_deflate_stateless(stream)
-                }
+            var status: Int32 = 0
+            // Uninitialised: ISA-L writes the member from the start, and the array is cut to what it wrote.
+            let member = [UInt8](unsafeUninitializedCapacity: capacity) { output, count in
+                isal_deflate_stateless_init(stream)
+                stream.pointee.level = level
+                stream.pointee.level_buf = levelBuffer?.assumingMemoryBound(to: UInt8.self)
+                stream.pointee.level_buf_size = UInt32(levelBufferSize)
+                stream.pointee.gzip_flag = UInt16(IGZIP_GZIP)
+                stream.pointee.end_of_stream = 1
+                stream.pointee.flush = UInt16(NO_FLUSH)
+                stream.pointee.next_in = UnsafeMutablePointer(mutating: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+                stream.pointee.avail_in = UInt32(bytes.count)
+                stream.pointee.next_out = output.baseAddress
+                stream.pointee.avail_out = UInt32(output.count)
+                status = isal_deflate_stateless(stream)
+                count = status == COMP_OK ? Int(stream.pointee.total_out) : 0
             }
-            if status == COMP_OK { return Array(output[0..<Int(stream.pointee.total_out)]) }
-            // Level 1 with a gzip header is always valid: only a too small output can fail.
+            if status == COMP_OK { return member }
+            // A valid level and buffer never fail: only a too small output can.
             precondition(status == STATELESS_OVERFLOW, "ISA-L deflate failed (\(status))")
             capacity *= 2
         }

@@ -44,6 +44,8 @@ public final class IngestReceiver: Sendable {
     private let clock: any WallClock
     private let logger: Logger
     private let inFlight = Mutex(0)
+    private let compressors = ReusePool { LineCompressor() }
+    private let inflateBuffers = ReusePool { InflateBuffer() }
 
     /// Creates a receiver appending to `spool`.
     public init(configuration: IngestConfiguration, spool: any StreamSpool, clock: any WallClock, logger: Logger) {
@@ -102,10 +104,12 @@ public final class IngestReceiver: Sendable {
         let digest = Array(hasher.finalize())
         // Compressed here, on the request's own task, so concurrent requests compress in parallel and the
         // shared commit only writes and fsyncs.
-        let chunks = filed.chunks.map { chunk in
-            SpoolChunk(
-                domain: chunk.domain, hour: chunk.hour, lineCount: chunk.lineCount, byteCount: chunk.lines.count,
-                data: GzipMember.compress(chunk.lines))
+        let chunks = compressors.withItem { compressor in
+            filed.chunks.map { chunk in
+                SpoolChunk(
+                    domain: chunk.domain, hour: chunk.hour, lineCount: chunk.lineCount, byteCount: chunk.byteCount,
+                    data: compressor.compress(chunk.pieces, in: body))
+            }
         }
         return Prepared(filed: filed, append: SpoolAppend(bodyDigest: digest, chunks: chunks, quarantined: filed.quarantined))
     }
@@ -115,15 +119,17 @@ public final class IngestReceiver: Sendable {
     public func accept(body sent: ByteBuffer, gzip: Bool, endpoint: IngestEndpoint) async -> IngestReply {
         let prepared: Prepared
         if gzip {
-            let body: [UInt8]
             do {
-                body = try GzipInflater.inflate(Array(sent.readableBytesView), limit: configuration.maxDecompressedBytes)
-            } catch .tooLarge {
+                prepared = try sent.withUnsafeReadableBytes { compressed in
+                    try inflateBuffers.withItem { (buffer) throws(GzipInflater.Failure) in
+                        try GzipInflater.inflate(compressed, limit: configuration.maxDecompressedBytes, into: buffer) { prepare($0, endpoint: endpoint) }
+                    }
+                }
+            } catch GzipInflater.Failure.tooLarge {
                 return .error(413, "decompressed body larger than \(configuration.maxDecompressedBytes) bytes")
             } catch {
                 return .error(400, "body is not valid gzip")
             }
-            prepared = body.withUnsafeBufferPointer { prepare($0, endpoint: endpoint) }
         } else {
             guard sent.readableBytes <= configuration.maxDecompressedBytes else {
                 return .error(413, "body larger than \(configuration.maxDecompressedBytes) bytes")
@@ -144,7 +150,7 @@ public final class IngestReceiver: Sendable {
             case .stored:
                 var reply = IngestReply(status: 200, body: "{\"accepted\":\(filed.acceptedLines),\"quarantined\":\(filed.quarantined.count)}")
                 reply.acceptedLines = filed.acceptedLines
-                reply.acceptedBytes = filed.chunks.reduce(0) { $0 + $1.lines.count }
+                reply.acceptedBytes = filed.chunks.reduce(0) { $0 + $1.byteCount }
                 reply.quarantinedLines = filed.quarantined.count
                 return reply
             case .repeated:
