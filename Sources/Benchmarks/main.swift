@@ -4,8 +4,12 @@ import Foundation
 // `orchestrator-bench NAME [options]`: runs one benchmark, prints progress lines and, last, one JSON
 // object. Normally started by `scripts/bench NAME`, which builds in release mode first.
 
-// As the service does, so `transfer-once` measures the service's memory.
-MallocArenas.limit()
+// As the service does, so `transfer-once` measures the service's memory. With
+// ORCHESTRATOR_BENCH_MALLOC_DEFAULTS=1, glibc's defaults instead: what the fixed mmap threshold costs
+// a benchmark (every buffer of 256 KiB and more is mapped, faulted in and unmapped).
+if ProcessInfo.processInfo.environment["ORCHESTRATOR_BENCH_MALLOC_DEFAULTS"] != "1" {
+    MallocArenas.limit()
+}
 let arguments = Array(CommandLine.arguments.dropFirst())
 do {
     if try await TransferCommand.runIfRequested(arguments) { exit(0) }
