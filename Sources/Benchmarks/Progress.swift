@@ -49,15 +49,11 @@ func timed<T>(_ body: () async throws -> T) async rethrows -> (T, Duration) {
     return (value, start.duration(to: .now))
 }
 
-/// This process's CPU time (user plus system) so far, for CPU seconds per unit of work: on a shared
-/// machine, less noisy than wall time.
-enum ProcessCPU {
-    /// Seconds of CPU this process used so far.
-    static var seconds: Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        let user = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
-        let system = Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
-        return user + system
+extension Encodable {
+    /// The value as one line of JSON, keys sorted: how every benchmark prints its result.
+    func jsonLine() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
 }

@@ -25,13 +25,7 @@ struct QueueBenchmark {
         Progress.say(String(format: "plan: %@ windows in %.2f s", planned.windows.grouped, planned.duration.inSeconds))
         try remove("plan.sqlite")
 
-        let poolJobs = domains * Self.poolHours
-        Progress.say("pool: preparing \(poolJobs.grouped) pending windows (\(domains.grouped) domains × \(Self.poolHours) hours) ...")
-        let template = file("pool-template.sqlite")
-        _ = try await BenchmarkDatabase.createPlanned(at: template, domains: domains, hours: Self.poolHours)
-        try BenchmarkDatabase.copy(template, to: file("pool.sqlite"))
-        try BenchmarkDatabase.copy(template, to: file("baseline.sqlite"))
-        try remove("pool-template.sqlite")
+        let poolJobs = try await preparePoolDatabases()
 
         Progress.say("baseline: \(poolJobs.grouped) single-row UPDATE transactions ...")
         let raw = try RawSQLiteBenchmark(path: file("baseline.sqlite"), count: poolJobs).run()
@@ -100,33 +94,20 @@ struct QueueBenchmark {
             case poolCPUMicrosecondsPerJob = "pool_cpu_us_per_job"
             case rawCPUMicrosecondsPerTransaction = "raw_cpu_us_per_tx"
         }
-
-        /// The report as one line of JSON, keys sorted.
-        func jsonLine() throws -> String {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            return String(decoding: try encoder.encode(self), as: UTF8.self)
-        }
     }
 
     /// The worker pool and the raw baseline alone, on the same 200,000 windows as `run`: what to
     /// profile when the pool is slow.
     func runPool() async throws -> PoolReport {
-        let poolJobs = Self.domainCount * Self.poolHours
-        Progress.say("pool: preparing \(poolJobs.grouped) pending windows ...")
-        let template = file("pool-template.sqlite")
-        _ = try await BenchmarkDatabase.createPlanned(at: template, domains: Self.domainCount, hours: Self.poolHours)
-        try BenchmarkDatabase.copy(template, to: file("pool.sqlite"))
-        try BenchmarkDatabase.copy(template, to: file("baseline.sqlite"))
-        try remove("pool-template.sqlite")
-        let rawStart = ProcessCPU.seconds
+        let poolJobs = try await preparePoolDatabases()
+        let rawStart = ProcessUsage(pid: getpid()).cpuSeconds
         let raw = try RawSQLiteBenchmark(path: file("baseline.sqlite"), count: poolJobs).run()
-        let rawCPU = ProcessCPU.seconds - rawStart
+        let rawCPU = ProcessUsage(pid: getpid()).cpuSeconds - rawStart
         Progress.say(String(format: "baseline: %@ tx/s (%.1f s, %.1f CPU s)", Int(raw.transactionsPerSecond).grouped, raw.duration.inSeconds, rawCPU))
         try remove("baseline.sqlite")
-        let poolStart = ProcessCPU.seconds
+        let poolStart = ProcessUsage(pid: getpid()).cpuSeconds
         let pool = try await WorkerPoolBenchmark(path: file("pool.sqlite"), jobCount: poolJobs, concurrency: options.concurrency).run()
-        let poolCPU = ProcessCPU.seconds - poolStart
+        let poolCPU = ProcessUsage(pid: getpid()).cpuSeconds - poolStart
         Progress.say(String(format: "pool: %@ jobs/s (%.1f s, %.1f CPU s)", Int(pool.jobsPerSecond).grouped, pool.duration.inSeconds, poolCPU))
         try remove("pool.sqlite")
         return PoolReport(
@@ -134,6 +115,20 @@ struct QueueBenchmark {
             ratio: rounded(pool.jobsPerSecond / raw.transactionsPerSecond, 3), concurrency: options.concurrency, poolJobs: poolJobs,
             poolCPUMicrosecondsPerJob: rounded(poolCPU * 1e6 / Double(poolJobs), 1),
             rawCPUMicrosecondsPerTransaction: rounded(rawCPU * 1e6 / Double(poolJobs), 1))
+    }
+
+    /// Plans the pending windows once and copies them to `pool.sqlite` and `baseline.sqlite`, so the
+    /// pool and the baseline start from the same rows; returns how many windows each holds.
+    private func preparePoolDatabases() async throws -> Int {
+        let domains = Self.domainCount
+        let poolJobs = domains * Self.poolHours
+        Progress.say("pool: preparing \(poolJobs.grouped) pending windows (\(domains.grouped) domains × \(Self.poolHours) hours) ...")
+        let template = file("pool-template.sqlite")
+        _ = try await BenchmarkDatabase.createPlanned(at: template, domains: domains, hours: Self.poolHours)
+        try BenchmarkDatabase.copy(template, to: file("pool.sqlite"))
+        try BenchmarkDatabase.copy(template, to: file("baseline.sqlite"))
+        try remove("pool-template.sqlite")
+        return poolJobs
     }
 
     private func file(_ name: String) -> String {

@@ -76,12 +76,6 @@ struct QueueReport: Encodable {
         case postgres = "postgres_pool"
     }
 
-    /// The report as one line of JSON, keys sorted.
-    func jsonLine() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
-    }
 
     /// Which targets were missed, for the progress output.
     var missedTargets: [String] {

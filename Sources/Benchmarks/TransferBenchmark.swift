@@ -168,10 +168,4 @@ struct CatchUpOnlyReport: Encodable {
         case targetsMissed = "targets_missed"
     }
 
-    /// The report as one line of JSON, keys sorted.
-    func jsonLine() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
-    }
 }

@@ -142,12 +142,6 @@ struct TransferTimings: Codable, Sendable {
         case uploadSeconds = "upload_seconds"
     }
 
-    /// The timings as one line of JSON, keys sorted.
-    func jsonLine() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
-    }
 }
 
 /// A source that lists one package for one domain, whatever the hour.

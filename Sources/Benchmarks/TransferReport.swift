@@ -111,12 +111,6 @@ struct TransferReport: Encodable {
         case catchUpRatio = "catchup_ratio"
     }
 
-    /// The report as one line of JSON, keys sorted.
-    func jsonLine() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
-    }
 
     /// The targets this report misses.
     var missed: [String] {
