@@ -85,11 +85,18 @@ public final class WorkerPool: Service {
         case stopRequested
     }
 
+    /// Runs until a graceful shutdown (running windows get the grace period) or until cancelled (a
+    /// service group cancels its services when one of them ends early): cancellation interrupts running
+    /// windows at once and hands them back, like a second signal.
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            await dispatch()
-        } onGracefulShutdown: {
-            self.stop()
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await dispatch()
+            } onGracefulShutdown: {
+                self.stop()
+            }
+        } onCancel: {
+            self.interruptNow()
         }
     }
 
@@ -180,7 +187,8 @@ public final class WorkerPool: Service {
                         }
                     }
                 }
-                if !tickerArmed {
+                // Polling is for leasing: a stopping pool waits only for its workers and the grace period.
+                if !tickerArmed && !isStopping {
                     tickerArmed = true
                     let interval = configuration.pollInterval
                     group.addTask { [clock] in

@@ -7,6 +7,7 @@ import Prometheus
 import Scheduler
 import ServiceLifecycle
 import Store
+import Synchronization
 
 /// `/metrics`, `/healthz` and `/readyz` on `metrics.listen`.
 ///
@@ -18,9 +19,12 @@ import Store
 /// bytes per stream domain. The push receiver's counters (`orchestrator_ingest_*_total`) come through
 /// swift-metrics.
 ///
-/// `/healthz` answers 200 while the process serves. `/readyz` answers 200 only when the database takes a
-/// write, the scheduler ticked within three tick intervals, and no dependency is in an outage; otherwise
-/// 503 with the reasons, one per line.
+/// `/healthz` answers 200 while the process serves. `/readyz` answers 200 only when the service is not
+/// stopping, the database takes a write, the scheduler ticked within three tick intervals, and no
+/// dependency is in an outage; otherwise 503 with the reasons, one per line.
+///
+/// It is a service of the command's group and nothing else: it has no signal handling of its own, and
+/// the group stops it last, so it answers through a graceful stop until the running windows are done.
 struct MetricsEndpoint: Service {
     let address: ListenAddress
     let registry: PrometheusCollectorRegistry
@@ -29,6 +33,8 @@ struct MetricsEndpoint: Service {
     let scheduler: SchedulerService?
     let health: DependencyHealth
     let clock: any WallClock
+    /// Set when the service begins to stop.
+    let stopping: StopFlag
     let logger: Logger
 
     func run() async throws {
@@ -57,12 +63,16 @@ struct MetricsEndpoint: Service {
                 logger.info("metrics listening", metadata: ["metrics.address": "\(host):\(channel.localAddress?.port ?? 0)"])
             },
             logger: logger)
-        try await application.runService()
+        // `run()`, not `runService()`: the latter runs a group of its own that traps SIGTERM, stops this
+        // endpoint at the first signal and so ends a service early, which makes the command's group
+        // cancel every other service instead of letting them stop gracefully.
+        try await application.run()
     }
 
     /// Why the service is not ready; empty when it is.
     private func readinessProblems() async -> [String] {
         var problems: [String] = []
+        if stopping.isSet { problems.append("stopping: running windows are finishing") }
         do {
             try await store.checkWritable()
         } catch {
@@ -121,4 +131,13 @@ struct MetricsEndpoint: Service {
         value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             .replacingOccurrences(of: "\n", with: "\\n")
     }
+}
+
+/// A one-way flag: set once, read from any task.
+final class StopFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+
+    var isSet: Bool { value.load(ordering: .acquiring) }
+
+    func set() { value.store(true, ordering: .releasing) }
 }

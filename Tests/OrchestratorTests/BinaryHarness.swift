@@ -165,6 +165,19 @@ final class ServiceSandbox {
         }
     }
 
+    /// The `host:port` the metrics endpoint logged it listens on (the service runs with
+    /// `ORCHESTRATOR_LOG_FORMAT=json` and `ORCHESTRATOR_METRICS_LISTEN=127.0.0.1:0`).
+    func loggedMetricsAddress() async throws -> String {
+        var address = ""
+        try await waitUntil(timeout: 10, "the metrics address logged") {
+            let log = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            guard let range = log.range(of: #""metrics\.address":"127\.0\.0\.1:[0-9]+"#, options: .regularExpression) else { return false }
+            address = String(log[range].dropFirst(#""metrics.address":""#.count))
+            return true
+        }
+        return address
+    }
+
     /// Opens the service's database (it exists once the service started).
     func store() throws -> SQLiteJobStore { try SQLiteJobStore(path: database.path, create: false) }
 

@@ -34,13 +34,7 @@ struct IngestMetricsTests {
         let service = try await sandbox.startServiceWhenReady(environment: environment)
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
-            var address = ""
-            try await waitUntil(timeout: 10, "the metrics address logged") {
-                let log = (try? String(contentsOf: sandbox.log, encoding: .utf8)) ?? ""
-                guard let range = log.range(of: #""metrics\.address":"127\.0\.0\.1:[0-9]+"#, options: .regularExpression) else { return false }
-                address = String(log[range].dropFirst(#""metrics.address":""#.count))
-                return true
-            }
+            let address = try await sandbox.loggedMetricsAddress()
             // Lines of the current hour: nothing is sealed or uploaded while the test runs.
             let now = Date()
             let lines = [SenderLog.line(at: now, id: "m1"), SenderLog.line(at: now, id: "m2")]

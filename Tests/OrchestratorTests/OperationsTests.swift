@@ -26,13 +26,7 @@ struct OperationsTests {
             try await waitUntil(timeout: 60, "every window done") {
                 try await store.status(recentFailureLimit: 0).totals.done == domains.count * 3
             }
-            var address = ""
-            try await waitUntil(timeout: 10, "the metrics address logged") {
-                let log = (try? String(contentsOf: sandbox.log, encoding: .utf8)) ?? ""
-                guard let range = log.range(of: #""metrics\.address":"127\.0\.0\.1:[0-9]+"#, options: .regularExpression) else { return false }
-                address = String(log[range].dropFirst(#""metrics.address":""#.count))
-                return true
-            }
+            let address = try await sandbox.loggedMetricsAddress()
             func get(_ path: String) async throws -> (Int, String) {
                 let response = try await client.execute(HTTPClientRequest(url: "http://\(address)\(path)"), timeout: .seconds(10))
                 let body = try await response.body.collect(upTo: 1 << 22)
@@ -117,6 +111,58 @@ struct OperationsTests {
         } catch {
             Issue.record("\(error)\n\(sandbox.logTail)")
         }
+        try await simulator.stop()
+    }
+
+    @Test("through a graceful stop /healthz answers and /readyz says stopping until the running windows are done; none is interrupted")
+    func endpointsAnswerThroughTheGracePeriod() async throws {
+        let domains = ["h1.example"]
+        // Every response takes a second: the windows are mid-transfer when the signal comes.
+        let simulator = try await CDNSimulator.start(
+            configuration: CDNSimulatorConfiguration(domains: domains, latency: .seconds(1), seed: 11, emptyHourRate: 0), logger: Self.quiet)
+        let sandbox = try ServiceSandbox(name: "grace-metrics")
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            try sandbox.writeConfig(endpoint: simulator.baseURL, domains: domains, lookbackHours: 3, leaseSeconds: 600)
+            let service = try await sandbox.startServiceWhenReady(environment: [
+                "ORCHESTRATOR_METRICS_LISTEN": "127.0.0.1:0", "ORCHESTRATOR_LOG_FORMAT": "json",
+                "ORCHESTRATOR_WORKERS_SHUTDOWN_GRACE_SECONDS": "120",
+            ])
+            let address = try await sandbox.loggedMetricsAddress()
+            let store = try sandbox.store()
+            try await waitUntil(timeout: 30, "windows running") { try await store.status(recentFailureLimit: 0).totals.running > 0 }
+            kill(service.processIdentifier, SIGTERM)
+            // Ask both endpoints until the process is gone; a refused connection is -1.
+            var health: [Int] = []
+            var readiness: [(Int, String)] = []
+            while service.isRunning {
+                for path in ["/healthz", "/readyz"] {
+                    let answer: (Int, String)
+                    do {
+                        let response = try await client.execute(HTTPClientRequest(url: "http://\(address)\(path)"), timeout: .seconds(5))
+                        answer = (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 16)))
+                    } catch {
+                        answer = (-1, "\(error)")
+                    }
+                    if path == "/healthz" { health.append(answer.0) } else { readiness.append(answer) }
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            service.waitUntilExit()
+            #expect(service.terminationStatus == 0, "\(sandbox.logTail)")
+            #expect(health.first == 200, "/healthz after the signal: \(health)")
+            #expect(health.filter { $0 == 200 }.count >= 3, "/healthz answered through the grace period: \(health)")
+            #expect(readiness.contains { $0.0 == 503 && $0.1.contains("stopping") }, "/readyz after the signal: \(readiness)")
+            #expect(!readiness.contains { $0.0 == 200 }, "never ready once stopping: \(readiness)")
+            let jobs = try await store.jobs(matching: .init(), limit: 100)
+            #expect(jobs.contains { $0.state == .done }, "the running windows finished in the grace period")
+            #expect(jobs.allSatisfy { $0.state != .running && $0.lastError?.code != "worker.interrupted" }, "\(jobs)")
+            #expect(!sandbox.logTail.contains("interrupting running windows"), "\(sandbox.logTail)")
+            try store.close()
+        } catch {
+            Issue.record("\(error)\n\(sandbox.logTail)")
+        }
+        try await client.shutdown()
         try await simulator.stop()
     }
 

@@ -36,10 +36,12 @@ struct RunCommand: AsyncParsableCommand {
         // processes may use the database from here on (the end-to-end tests wait for this line).
         logger.info("service ready", metadata: ["database.path": "\(configuration.database)"])
         var services = assembly.services
+        let stopping = StopFlag()
         if let address = ListenAddress(configuration.metricsListen) {
-            services.append(MetricsEndpoint(
+            // First, so that the group, which stops its services in reverse order, stops it last.
+            services.insert(MetricsEndpoint(
                 address: address, registry: registry, store: assembly.store, scheduler: assembly.scheduler,
-                health: assembly.workerPool.health, clock: clock, logger: logger))
+                health: assembly.workerPool.health, clock: clock, stopping: stopping, logger: logger), at: 0)
         }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
@@ -52,6 +54,7 @@ struct RunCommand: AsyncParsableCommand {
             for await signal in signals {
                 received += 1
                 if received == 1 {
+                    stopping.set()
                     logger.notice("stopping: no new windows; running ones get the grace period", metadata: [
                         "signal": "\(signal)", "shutdown.grace_seconds": "\(configuration.workers.shutdownGraceSeconds)",
                     ])
