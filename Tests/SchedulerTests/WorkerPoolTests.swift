@@ -257,28 +257,12 @@ struct WorkerPoolTests {
         #expect(transfer.windowsAbandoned.isEmpty)
     }
 
-    @Test("interruptNow stops a running window and hands it back without using an attempt")
-    func interruptNowHandsBack() async throws {
-        let fixture = try await setUp(["a.example": .success(.stored([]))])
-        let (store, pool, clock, transfer) = (fixture.store, fixture.pool, fixture.clock, fixture.transfer)
-        transfer.duringTransfer.withLock { $0 = { try await clock.sleep(for: .seconds(365 * 86400)) } }
-        let service = Task { try await pool.run() }
-        while transfer.windowsRun.isEmpty {
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        pool.interruptNow()
-        try await service.value
-        transfer.duringTransfer.withLock { $0 = nil }
-        let job = try await only(store)
-        #expect(job.state == .pending)
-        #expect(job.lastError?.code == "worker.interrupted")
-        #expect(job.attempts == 0)
-    }
-
+    /// A cancelled pool (a service group cancels its services when one ends early) once went on polling
+    /// for windows forever: the time limit ends that.
     @Test(
-        "cancelling the pool's task (a service group cancelling its services) ends it at once and hands the running window back unspent",
-        .timeLimit(.minutes(1)))
-    func cancellationEndsThePool() async throws {
+        "interruptNow, or cancelling the pool's task, stops a running window at once and hands it back without using an attempt",
+        .timeLimit(.minutes(1)), arguments: [false, true])
+    func interruptionHandsBack(byCancellation: Bool) async throws {
         let fixture = try await setUp(["a.example": .success(.stored([]))])
         let (store, pool, clock, transfer) = (fixture.store, fixture.pool, fixture.clock, fixture.transfer)
         transfer.duringTransfer.withLock { $0 = { try await clock.sleep(for: .seconds(365 * 86400)) } }
@@ -286,20 +270,8 @@ struct WorkerPoolTests {
         while transfer.windowsRun.isEmpty {
             try await Task.sleep(for: .milliseconds(5))
         }
-        service.cancel()
-        // A pool that ignores the cancellation keeps polling for windows forever; give it ten seconds.
-        let ended = await withTaskGroup(of: Bool.self) { race in
-            race.addTask { _ = try? await service.value; return true }
-            race.addTask { try? await Task.sleep(for: .seconds(10)); return false }
-            let first = await race.next() ?? false
-            race.cancelAll()
-            return first
-        }
-        #expect(ended, "the cancelled pool did not end")
-        if !ended {
-            pool.interruptNow()
-            _ = try? await service.value
-        }
+        if byCancellation { service.cancel() } else { pool.interruptNow() }
+        try await service.value
         transfer.duringTransfer.withLock { $0 = nil }
         let job = try await only(store)
         #expect(job.state == .pending)
