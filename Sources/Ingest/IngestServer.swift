@@ -9,7 +9,7 @@ import NIOSSL
 import ServiceLifecycle
 
 /// The push receiver's HTTP(S) server: one POST route per configured endpoint, answered by an
-/// `IngestReceiver`. A `Service`: it serves until graceful shutdown. It holds at most
+/// `IngestReceiver`, and `GET /healthz`. A `Service`: it serves until graceful shutdown. It holds at most
 /// `ingest.max_connections` connections (more wait in the listen backlog) and closes idle ones.
 public struct IngestServer: Service {
     private let configuration: IngestConfiguration
@@ -66,6 +66,10 @@ public struct IngestServer: Service {
                 if let retryAfter = reply.retryAfter { headers[.retryAfter] = String(retryAfter) }
                 return Response(status: .init(code: reply.status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: reply.body)))
             }
+        }
+        // For a load balancer in front of the receiver: no credentials, and no request counted as refused.
+        router.get("/healthz") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
         }
         if let discardPath {
             router.post(RouterPath(discardPath)) { request, _ -> Response in

@@ -7,7 +7,7 @@ import TestSupport
 extension EndToEndTests {
 @Suite("Ingest metrics (real binary)")
 struct IngestMetricsTests {
-    @Test("/metrics counts the receiver's accepted lines and bytes, quarantined lines, repeats, refusals by status, and the spool's bytes")
+    @Test("/metrics counts the receiver's accepted lines and bytes, quarantined lines, repeats, refusals by status, and the spool's bytes; /healthz answers on the receiver's port")
     func ingestMetrics() async throws {
         let sandbox = try ServiceSandbox(name: "ingest-metrics")
         let port = try freePort()
@@ -54,6 +54,11 @@ struct IngestMetricsTests {
             #expect(try await post(body, key: "wrong") == 401)
             #expect(try await post(Array("garbage".utf8)) == 400)
             #expect(try await post([UInt8](repeating: UInt8(ascii: " "), count: 5000)) == 413)
+            // A load balancer in front of the receiver checks it on the receiver's own port, without the
+            // endpoints' headers; the check is no refused request.
+            let health = try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/healthz"), timeout: .seconds(10))
+            #expect(health.status.code == 200)
+            #expect(String(buffer: try await health.body.collect(upTo: 1024)) == "ok\n")
 
             let response = try await client.execute(HTTPClientRequest(url: "http://\(address)/metrics"), timeout: .seconds(10))
             let metrics = String(buffer: try await response.body.collect(upTo: 1 << 22))
