@@ -8,6 +8,10 @@ let package = Package(
         .executable(name: "orchestrator", targets: ["orchestrator"]),
         .executable(name: "orchestrator-bench", targets: ["Benchmarks"]),
     ],
+    traits: [
+        .trait(name: "ISAL", description: "Intel ISA-L (libisal-dev) for gzip and CRC-64; without it, zlib and a CRC-64 table in Swift"),
+        .default(enabledTraits: ["ISAL"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
@@ -29,9 +33,10 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        // Intel ISA-L: the gzip inflate that verifies packages and CRC-64/XZ, several times faster than
-        // zlib and a table in Swift. Required: a fallback chosen at build time would need a package trait
-        // and a second configuration to build and test.
+        // Intel ISA-L: the gzip inflate that verifies packages, the receiver's inflate and deflate, and
+        // CRC-64/XZ, several times faster than zlib and a table in Swift. Used with the `ISAL` trait (on
+        // by default); `--disable-default-traits` builds with zlib and the table instead, where ISA-L is
+        // missing.
         .systemLibrary(name: "CISAL", path: "Sources/CISAL", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
         // The lowest layer: the injected clock, Unix-time helpers, classified errors, POSIX file calls.
         .target(name: "Core"),
@@ -97,7 +102,7 @@ let package = Package(
         .target(
             name: "Jobs",
             dependencies: [
-                "Core", "JobModel", "TencentCloud", "ObjectStorage", "CZlib", "CISAL",
+                "Core", "JobModel", "TencentCloud", "ObjectStorage", "CZlib", .target(name: "CISAL", condition: .when(traits: ["ISAL"])),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -121,7 +126,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "Core", "JobModel", "Jobs", "CZlib", "CISAL",
+                "Core", "JobModel", "Jobs", "CZlib", .target(name: "CISAL", condition: .when(traits: ["ISAL"])),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -187,7 +192,7 @@ let package = Package(
         ),
         .testTarget(name: "StoreTests", dependencies: ["Store", "PostgresStore", "JobModel", "Core", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "JobModel", "Store", "TencentCloud", "ObjectStorage", "Core",
-            "CDNSimulator", "CZlib", "CISAL", "TestSupport", .product(name: "Hummingbird", package: "hummingbird")]),
+            "CDNSimulator", "CZlib", .target(name: "CISAL", condition: .when(traits: ["ISAL"])), "TestSupport", .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Jobs", "JobModel", "Store", "TencentCloud", "ObjectStorage",
             "Core", "CDNSimulator", "TestSupport"]),
         .testTarget(name: "CDNSimulatorTests", dependencies: ["CDNSimulator", "TencentCloud", "Jobs", "Core", "TestSupport",

@@ -1,4 +1,8 @@
+#if ISAL
 import CISAL
+#else
+import CZlib
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -16,7 +20,8 @@ import Musl
 /// is read with `isal_read_gzip_header` after its first four bytes are checked as zlib checks them
 /// (magic, method, reserved flags, which ISA-L ignores), and its CRC-32 and size trailer by
 /// `isal_inflate`; so it accepts what zlib's `inflate` (gzip mode, reset between members) accepts,
-/// which `GzipInflaterTests` checks against zlib.
+/// which `GzipInflaterTests` checks against zlib. Built without ISA-L (the `ISAL` trait off), zlib's
+/// `inflate` does the same into the same buffer.
 package enum GzipInflater {
     /// Why a body could not be inflated.
     package enum Failure: Error, Equatable {
@@ -56,6 +61,7 @@ package enum GzipInflater {
 
     /// The inflate of one body into an `InflateBuffer`.
     private enum Output {
+        #if ISAL
         /// Inflates `input` at the start of `buffer`; returns how many bytes it wrote.
         static func inflate(_ input: UnsafeRawBufferPointer, limit: Int, into buffer: InflateBuffer) throws(Failure) -> Int {
             let state = buffer.state, header = buffer.header
@@ -97,6 +103,45 @@ package enum GzipInflater {
                 isal_inflate_reset(state)  // keeps crc_flag
             }
         }
+        #else
+        /// Inflates `input` at the start of `buffer` with zlib (gzip mode, reset between members);
+        /// returns how many bytes it wrote.
+        static func inflate(_ input: UnsafeRawBufferPointer, limit: Int, into buffer: InflateBuffer) throws(Failure) -> Int {
+            guard let inputBase = input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count >= 18 else { throw .corrupt }
+            let stream = try buffer.zlibStream()
+            try buffer.reserve(min(limit + 1, max(trailerSize(input) + 4096, input.count * 4, 1 << 16)))
+            guard inflateReset(stream) == Z_OK else { throw .corrupt }
+            stream.pointee.next_in = UnsafeMutablePointer(mutating: inputBase)
+            stream.pointee.avail_in = UInt32(input.count)
+            var count = 0
+            while true {
+                // Never room for more than `limit + 1` bytes, however large the reused buffer is.
+                if count == min(buffer.capacity, limit + 1) {
+                    guard count <= limit else { throw .tooLarge }
+                    try buffer.reserve(min(limit + 1, buffer.capacity * 2))
+                }
+                let end = min(buffer.capacity, limit + 1)
+                let before = (stream.pointee.avail_in, count)
+                stream.pointee.next_out = buffer.base!.assumingMemoryBound(to: UInt8.self) + count
+                stream.pointee.avail_out = UInt32(end - count)
+                let status = CZlib.inflate(stream, Z_NO_FLUSH)
+                count = end - Int(stream.pointee.avail_out)
+                if count > limit { throw .tooLarge }
+                if status == Z_STREAM_END {
+                    // Another member may follow (concatenated gzip); trailing zero padding is tolerated.
+                    let rest = UnsafeBufferPointer(start: stream.pointee.next_in, count: Int(stream.pointee.avail_in))
+                    if rest.allSatisfy({ $0 == 0 }) { return count }
+                    guard inflateReset(stream) == Z_OK else { throw .corrupt }
+                    continue
+                }
+                guard status == Z_OK || status == Z_BUF_ERROR else { throw .corrupt }
+                if stream.pointee.avail_in == before.0 && count == before.1 && count < end {
+                    // Out of input inside a member: truncated.
+                    throw .corrupt
+                }
+            }
+        }
+        #endif
 
         /// ISIZE of the member that ends `input`: its size modulo 2^32, when it is the last.
         private static func trailerSize(_ input: UnsafeRawBufferPointer) -> Int {
@@ -112,6 +157,7 @@ package enum GzipInflater {
         }
     }
 
+    #if ISAL
     /// Heap memory for one `type`, every byte zero (ISA-L's inflate state is about 85 KiB: not on a
     /// task's stack).
     fileprivate static func zeroed<Value>(_ type: Value.Type) -> UnsafeMutablePointer<Value> {
@@ -119,6 +165,7 @@ package enum GzipInflater {
         raw.initializeMemory(as: UInt8.self, repeating: 0, count: MemoryLayout<Value>.size)
         return raw.bindMemory(to: Value.self, capacity: 1)
     }
+    #endif
 }
 
 /// The output memory of `GzipInflater`, reused from one body to the next: a fresh buffer of 256 KiB
@@ -130,18 +177,48 @@ package final class InflateBuffer: @unchecked Sendable {
     static let keptCapacity = 8 << 20
     fileprivate private(set) var base: UnsafeMutableRawPointer?
     fileprivate private(set) var capacity = 0
+    #if ISAL
     /// ISA-L's inflate state (about 85 KiB) and a member header record, reset for each body.
     fileprivate let state = GzipInflater.zeroed(inflate_state.self)
     fileprivate let header = GzipInflater.zeroed(isal_gzip_header.self)
+    #else
+    /// zlib's stream in gzip mode, made at the first body and reset for each; zlib keeps a back-pointer
+    /// to it, so it stays at one address.
+    private var stream: UnsafeMutablePointer<z_stream>?
+    #endif
 
     /// An empty buffer.
     package init() {}
 
     deinit {
         free(base)
+        #if ISAL
         UnsafeMutableRawPointer(state).deallocate()
         UnsafeMutableRawPointer(header).deallocate()
+        #else
+        if let stream {
+            inflateEnd(stream)
+            stream.deinitialize(count: 1)
+            stream.deallocate()
+        }
+        #endif
     }
+
+    #if !ISAL
+    /// The zlib stream, made on first use.
+    fileprivate func zlibStream() throws(GzipInflater.Failure) -> UnsafeMutablePointer<z_stream> {
+        if let stream { return stream }
+        let made = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        made.initialize(to: z_stream())
+        guard inflateInit2_(made, 15 + 16, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            made.deinitialize(count: 1)
+            made.deallocate()
+            throw .corrupt
+        }
+        stream = made
+        return made
+    }
+    #endif
 
     /// Makes room for at least `capacity` bytes, keeping the bytes written so far.
     fileprivate func reserve(_ wanted: Int) throws(GzipInflater.Failure) {

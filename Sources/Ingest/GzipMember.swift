@@ -1,13 +1,16 @@
+#if ISAL
 import CISAL
+#endif
 
 /// One gzip member of some bytes, compressed by ISA-L at level 1 in one call: how the receiver writes a
 /// request's lines into a part file. A part file is the concatenation of its requests' members, which
 /// is itself a gzip file (RFC 1952 allows any number of members; gzip, zlib's `inflate` with
 /// reset, Python, Go and Java read them all), so it is stored as the part's object byte for byte.
 ///
-/// Deterministic: the same bytes give the same member (ISA-L's fixed header: no name, time 0).
+/// Deterministic: the same bytes give the same member (a fixed header: no name, time 0).
 /// Level 1 is several times faster than zlib's default level, for a somewhat larger output; the
-/// spool's disk writes shrink by the logs' compression ratio.
+/// spool's disk writes shrink by the logs' compression ratio. Built without ISA-L (the `ISAL` trait
+/// off), zlib compresses at level 1, about three times slower.
 public enum GzipMember {
     /// `bytes` as one gzip member.
     public static func compress(_ bytes: [UInt8]) -> [UInt8] {
@@ -18,6 +21,15 @@ public enum GzipMember {
     /// `levelBufferSize` bytes (0: none, ISA-L's stateless level 1 then uses its internal buffer; levels
     /// 2 and 3 need one).
     package static func compress(_ bytes: UnsafeRawBufferPointer, level: UInt32 = 1, levelBufferSize: Int = 0) -> [UInt8] {
+        #if ISAL
+        isalCompress(bytes, level: level, levelBufferSize: levelBufferSize)
+        #else
+        ZlibDeflate.member(of: [bytes], level: Int32(level))
+        #endif
+    }
+
+    #if ISAL
+    private static func isalCompress(_ bytes: UnsafeRawBufferPointer, level: UInt32, levelBufferSize: Int) -> [UInt8] {
         // ISA-L's stream state is about 80 KiB: on the heap, zeroed, not on a task's stack.
         let size = MemoryLayout<isal_zstream>.size
         let raw = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: MemoryLayout<isal_zstream>.alignment)
@@ -54,4 +66,5 @@ public enum GzipMember {
             capacity *= 2
         }
     }
+    #endif
 }

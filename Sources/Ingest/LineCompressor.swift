@@ -1,4 +1,6 @@
+#if ISAL
 import CISAL
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -6,8 +8,9 @@ import Glibc
 import Musl
 #endif
 
-/// Compresses a chunk's NDJSON pieces into one gzip member (ISA-L, level 1), reading the lines where
-/// they are in the request's body and reusing its memory from request to request.
+/// Compresses a chunk's NDJSON pieces into one gzip member (ISA-L, level 1; zlib's, when the package is
+/// built without ISA-L), reading the lines where they are in the request's body and reusing its memory
+/// from request to request.
 ///
 /// Why not one array of lines and `GzipMember.compress`: a request's NDJSON is about as large as its
 /// body (512 KiB from the sender), and a fresh buffer that size is mapped by malloc (`MallocArenas`
@@ -31,35 +34,45 @@ package final class LineCompressor: @unchecked Sendable {
     /// given back after its request.
     private static let keptOutputSize = 256 << 10
 
-    private let stream: UnsafeMutablePointer<isal_zstream>
-    private let levelBuffer: UnsafeMutableRawPointer
     private let staging: UnsafeMutableRawPointer
     private var stagedCount = 0
+    #if ISAL
+    private let stream: UnsafeMutablePointer<isal_zstream>
+    private let levelBuffer: UnsafeMutableRawPointer
     private var output: UnsafeMutableRawPointer
     private var outputCapacity = keptOutputSize
     private var outputCount = 0
+    #else
+    private let zlib = ZlibDeflate(level: 1)
+    #endif
 
     /// A compressor with its memory allocated.
     package init() {
+        staging = .allocate(byteCount: Self.stagingSize, alignment: 64)
+        #if ISAL
         // ISA-L's stream state is about 80 KiB: on the heap, zeroed once; `isal_deflate_init` resets it.
         let size = MemoryLayout<isal_zstream>.size
         let raw = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: MemoryLayout<isal_zstream>.alignment)
         raw.initializeMemory(as: UInt8.self, repeating: 0, count: size)
         stream = raw.bindMemory(to: isal_zstream.self, capacity: 1)
         levelBuffer = .allocate(byteCount: Self.levelBufferSize, alignment: 64)
-        staging = .allocate(byteCount: Self.stagingSize, alignment: 64)
         output = malloc(Self.keptOutputSize)!
+        #endif
     }
 
     deinit {
+        staging.deallocate()
+        #if ISAL
         UnsafeMutableRawPointer(stream).deallocate()
         levelBuffer.deallocate()
-        staging.deallocate()
         free(output)
+        #endif
     }
 
     /// One gzip member of the NDJSON that `pieces` make of `body`.
     package func compress(_ pieces: [NDJSONPiece], in body: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        stagedCount = 0
+        #if ISAL
         isal_deflate_init(stream)
         stream.pointee.level = 1
         stream.pointee.level_buf = levelBuffer.assumingMemoryBound(to: UInt8.self)
@@ -67,8 +80,10 @@ package final class LineCompressor: @unchecked Sendable {
         stream.pointee.gzip_flag = UInt16(IGZIP_GZIP)
         stream.pointee.flush = UInt16(NO_FLUSH)
         stream.pointee.end_of_stream = 0
-        stagedCount = 0
         outputCount = 0
+        #else
+        zlib.begin()
+        #endif
         let base = UnsafeRawPointer(body.baseAddress!)
         for piece in pieces {
             switch piece {
@@ -82,6 +97,7 @@ package final class LineCompressor: @unchecked Sendable {
             }
         }
         flushStaging()
+        #if ISAL
         stream.pointee.end_of_stream = 1
         stream.pointee.next_in = nil
         stream.pointee.avail_in = 0
@@ -93,6 +109,9 @@ package final class LineCompressor: @unchecked Sendable {
             outputCapacity = Self.keptOutputSize
         }
         return member
+        #else
+        return zlib.finish()
+        #endif
     }
 
     /// Stages `count` bytes at `bytes`, or compresses them in place when they are many.
@@ -116,11 +135,16 @@ package final class LineCompressor: @unchecked Sendable {
     /// Feeds `count` bytes at `bytes` to the deflate; ISA-L keeps what it needs of them (the history)
     /// in its own state, so they may change once this returns.
     private func compressInPlace(_ bytes: UnsafeRawPointer, _ count: Int) {
+        #if ISAL
         stream.pointee.next_in = UnsafeMutablePointer(mutating: bytes.assumingMemoryBound(to: UInt8.self))
         stream.pointee.avail_in = UInt32(count)
         while stream.pointee.avail_in > 0 { deflate() }
+        #else
+        zlib.feed(bytes, count)
+        #endif
     }
 
+    #if ISAL
     /// One call of `isal_deflate` into the output's free space, grown first when less than 4 KiB is left
     /// (room for any header, block or trailer ISA-L writes at once).
     private func deflate() {
@@ -139,4 +163,5 @@ package final class LineCompressor: @unchecked Sendable {
         precondition(produced > 0 || stream.pointee.avail_in < inputBefore || stream.pointee.internal_state.state == ZSTATE_END,
                      "ISA-L deflate made no progress")
     }
+    #endif
 }

@@ -1,4 +1,6 @@
+#if ISAL
 import CISAL
+#endif
 
 /// CRC-64/XZ, the checksum COS reports as `x-cos-hash-crc64ecma` (written there as an unsigned decimal).
 ///
@@ -7,8 +9,9 @@ import CISAL
 ///
 /// Computed by ISA-L's `crc64_ecma_refl`, which folds with carry-less multiplication where the CPU has
 /// it (PCLMULQDQ) and picks its implementation at run time. It takes and returns the finished value
-/// (the inversions are inside), so a running value is passed straight back in. Feed bytes in chunks of
-/// any size; the result does not depend on how the input was split.
+/// (the inversions are inside), so a running value is passed straight back in. Built without ISA-L
+/// (the `ISAL` trait off), `TableCRC64` computes the same values about four times slower. Feed bytes
+/// in chunks of any size; the result does not depend on how the input was split.
 public struct CRC64: Sendable, Equatable {
     /// The reflected polynomial.
     public static let reflectedPolynomial: UInt64 = 0xC96C_5795_D787_0F42
@@ -22,7 +25,13 @@ public struct CRC64: Sendable, Equatable {
     /// Feeds `bytes`.
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        #if ISAL
         value = crc64_ecma_refl(value, base.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count))
+        #else
+        var table = TableCRC64(continuing: value)
+        table.update(bytes)
+        value = table.value
+        #endif
     }
 
     /// Feeds `bytes` (any sequence of bytes; contiguous ones take the fast path).

@@ -1,7 +1,8 @@
 import CZlib
 
 /// `GzipVerifier` with zlib instead of ISA-L: the reference the ISA-L verifier is tested against (they
-/// must accept and reject the same streams) and measured beside in `scripts/bench transfer`.
+/// must accept and reject the same streams), measured beside it in `scripts/bench transfer`, and the
+/// verifier itself when the package is built without ISA-L (the `ISAL` trait off).
 ///
 /// Checks, as bytes stream past, that they form one or more complete, intact gzip members.
 /// Inflates with zlib and discards the output, so memory stays at zlib's window plus a 64 KiB scratch

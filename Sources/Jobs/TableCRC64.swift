@@ -1,14 +1,20 @@
-/// CRC-64/XZ by slicing-by-8 in Swift: `CRC64`'s implementation before it moved to ISA-L, kept here
-/// only so the `transfer` benchmark can measure both in the same run.
-struct TableCRC64 {
+/// CRC-64/XZ by slicing-by-8 in Swift: what `CRC64` computes with when the package is built without
+/// ISA-L (the `ISAL` trait off), and what the `transfer` benchmark measures beside ISA-L's.
+package struct TableCRC64 {
     /// The running register, before the final XOR.
     private var register: UInt64 = ~0
 
     /// The checksum of every byte fed so far.
-    var value: UInt64 { ~register }
+    package var value: UInt64 { ~register }
+
+    /// Nothing fed yet.
+    package init() {}
+
+    /// Going on from the finished checksum `value` of the bytes fed before.
+    package init(continuing value: UInt64) { register = ~value }
 
     /// Feeds `bytes`.
-    mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    package mutating func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         register = Self.tables.withUnsafeBufferPointer { tables in
             Self.advance(register, base, bytes.count, tables)

@@ -1,0 +1,72 @@
+#if !ISAL
+import CZlib
+
+/// zlib's deflate writing one gzip member (a fixed header: no name, time 0): what `GzipMember` and
+/// `LineCompressor` compress with when the package is built without ISA-L (the `ISAL` trait off).
+/// The same input gives the same member however it was fed. One member at a time; not thread-safe.
+final class ZlibDeflate {
+    private static let scratchSize = 64 << 10
+    /// zlib keeps a back-pointer to its stream: it must stay at one address.
+    private let stream: UnsafeMutablePointer<z_stream>
+    private let scratch = UnsafeMutableRawPointer.allocate(byteCount: scratchSize, alignment: 16)
+    private var output: [UInt8] = []
+
+    /// A deflate at zlib `level` (1: fastest).
+    init(level: Int32) {
+        stream = .allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        // Window bits 15 + 16: a gzip wrapper around the deflate stream.
+        let status = deflateInit2_(stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
+        precondition(status == Z_OK, "zlib could not start deflating (status \(status))")
+    }
+
+    deinit {
+        deflateEnd(stream)
+        stream.deinitialize(count: 1)
+        stream.deallocate()
+        scratch.deallocate()
+    }
+
+    /// The gzip member of `pieces`, one after another.
+    static func member(of pieces: [UnsafeRawBufferPointer], level: Int32) -> [UInt8] {
+        let deflate = ZlibDeflate(level: level)
+        for piece in pieces where piece.count > 0 {
+            deflate.feed(piece.baseAddress!, piece.count)
+        }
+        return deflate.finish()
+    }
+
+    /// Starts the next member.
+    func begin() {
+        precondition(deflateReset(stream) == Z_OK, "zlib could not reset its deflate")
+        output.removeAll(keepingCapacity: true)
+    }
+
+    /// Compresses `count` bytes at `bytes`; zlib keeps what it needs of them, so they may change once
+    /// this returns.
+    func feed(_ bytes: UnsafeRawPointer, _ count: Int) {
+        run(bytes, count, flush: Z_NO_FLUSH)
+    }
+
+    /// Ends the member and returns it whole.
+    func finish() -> [UInt8] {
+        run(nil, 0, flush: Z_FINISH)
+        return output
+    }
+
+    private func run(_ bytes: UnsafeRawPointer?, _ count: Int, flush: Int32) {
+        stream.pointee.next_in = UnsafeMutablePointer(mutating: bytes?.assumingMemoryBound(to: UInt8.self))
+        stream.pointee.avail_in = UInt32(count)
+        while true {
+            stream.pointee.next_out = scratch.assumingMemoryBound(to: UInt8.self)
+            stream.pointee.avail_out = UInt32(Self.scratchSize)
+            let status = deflate(stream, flush)
+            // A valid stream and level never fail; Z_BUF_ERROR only says no progress was possible.
+            precondition(status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR, "zlib deflate failed (\(status))")
+            let produced = Self.scratchSize - Int(stream.pointee.avail_out)
+            output.append(contentsOf: UnsafeRawBufferPointer(start: scratch, count: produced))
+            if flush == Z_FINISH ? status == Z_STREAM_END : (stream.pointee.avail_in == 0 && produced < Self.scratchSize) { return }
+        }
+    }
+}
+#endif
