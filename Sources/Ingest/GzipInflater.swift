@@ -79,12 +79,7 @@ package enum GzipInflater {
                 state.pointee.avail_in = UInt32(input.count - offset)
                 guard isal_read_gzip_header(state, header) == ISAL_DECOMP_OK else { throw .corrupt }
                 while state.pointee.block_state != ISAL_BLOCK_FINISH {
-                    // Never room for more than `limit + 1` bytes, however large the reused buffer is.
-                    if count == min(buffer.capacity, limit + 1) {
-                        guard count <= limit else { throw .tooLarge }
-                        try buffer.reserve(min(limit + 1, buffer.capacity * 2))
-                    }
-                    let end = min(buffer.capacity, limit + 1)
+                    let end = try buffer.outputEnd(after: count, limit: limit)
                     let before = (state.pointee.avail_in, count)
                     state.pointee.next_out = buffer.base!.assumingMemoryBound(to: UInt8.self) + count
                     state.pointee.avail_out = UInt32(end - count)
@@ -115,12 +110,7 @@ package enum GzipInflater {
             stream.pointee.avail_in = UInt32(input.count)
             var count = 0
             while true {
-                // Never room for more than `limit + 1` bytes, however large the reused buffer is.
-                if count == min(buffer.capacity, limit + 1) {
-                    guard count <= limit else { throw .tooLarge }
-                    try buffer.reserve(min(limit + 1, buffer.capacity * 2))
-                }
-                let end = min(buffer.capacity, limit + 1)
+                let end = try buffer.outputEnd(after: count, limit: limit)
                 let before = (stream.pointee.avail_in, count)
                 stream.pointee.next_out = buffer.base!.assumingMemoryBound(to: UInt8.self) + count
                 stream.pointee.avail_out = UInt32(end - count)
@@ -226,6 +216,17 @@ package final class InflateBuffer: @unchecked Sendable {
         guard let grown = realloc(base, wanted) else { throw .corrupt }
         base = grown
         capacity = wanted
+    }
+
+    /// Where the output written so far (`count` bytes) may go on to: the buffer's end, grown when full,
+    /// but never past `limit + 1` bytes however large the reused buffer is; throws `tooLarge` once the
+    /// output passed the limit.
+    fileprivate func outputEnd(after count: Int, limit: Int) throws(GzipInflater.Failure) -> Int {
+        if count == min(capacity, limit + 1) {
+            guard count <= limit else { throw .tooLarge }
+            try reserve(min(limit + 1, capacity * 2))
+        }
+        return min(capacity, limit + 1)
     }
 
     /// Frees a buffer grown past `keptCapacity`.
