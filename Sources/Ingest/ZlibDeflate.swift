@@ -27,12 +27,10 @@ final class ZlibDeflate {
         scratch.deallocate()
     }
 
-    /// The gzip member of `pieces`, one after another.
-    static func member(of pieces: [UnsafeRawBufferPointer], level: Int32) -> [UInt8] {
+    /// The gzip member of `bytes`.
+    static func member(of bytes: UnsafeRawBufferPointer, level: Int32) -> [UInt8] {
         let deflate = ZlibDeflate(level: level)
-        for piece in pieces where piece.count > 0 {
-            deflate.feed(piece.baseAddress!, piece.count)
-        }
+        if let base = bytes.baseAddress, bytes.count > 0 { deflate.feed(base, bytes.count) }
         return deflate.finish()
     }
 

@@ -10,7 +10,7 @@ import CISAL
 /// Computed by ISA-L's `crc64_ecma_refl`, which folds with carry-less multiplication where the CPU has
 /// it (PCLMULQDQ) and picks its implementation at run time. It takes and returns the finished value
 /// (the inversions are inside), so a running value is passed straight back in. Built without ISA-L
-/// (the `ISAL` trait off), `TableCRC64` computes the same values about four times slower. Feed bytes
+/// (the `ISAL` trait off), `TableCRC64` computes the same values for 3.8 times the CPU. Feed bytes
 /// in chunks of any size; the result does not depend on how the input was split.
 public struct CRC64: Sendable, Equatable {
     /// The reflected polynomial.
