@@ -56,6 +56,7 @@ let package = Package(
                 .embedInCode("Migrations/0006_stream_spool.sql"),
                 .embedInCode("Migrations/0007_lean_jobs.sql"),
                 .embedInCode("Migrations/0008_stream_part_files.sql"),
+                .embedInCode("Migrations/0009_job_state_check.sql"),
             ]
         ),
         // The PostgreSQL implementation of `JobStore`, `UploadLedger` and `RecordedFileLookup`, with

@@ -121,29 +121,40 @@ final class GroupCommit: Sendable {
     /// Returns what answers each caller, to be called once out of the writer.
     private func commit(_ batch: [Change], in db: Database) -> [@Sendable () -> Void] {
         do {
-            var answers: [@Sendable () -> Void] = []
-            try db.inTransaction(.immediate) {
-                answers = try batch.map { try $0.apply(db) }
+            return try inTransaction(db) {
+                let answers = try batch.map { try $0.apply(db) }
                 try beforeCommit()
-                return .commit
+                return answers
             }
-            return answers
         } catch where batch.count > 1 {
             return batch.map { change in
                 do {
-                    var answer: (@Sendable () -> Void)?
-                    try db.inTransaction(.immediate) {
-                        answer = try change.apply(db)
+                    return try inTransaction(db) {
+                        let answer = try change.apply(db)
                         try beforeCommit()
-                        return .commit
+                        return answer
                     }
-                    return answer!
                 } catch {
                     return { change.fail(error) }
                 }
             }
         } catch {
             return [{ batch[0].fail(error) }]
+        }
+    }
+
+    /// Runs `body` in an `IMMEDIATE` transaction, committed when it returns and rolled back when it
+    /// throws. `BEGIN` and `COMMIT` are statements prepared once per connection: GRDB's `inTransaction`
+    /// parses both again every time, which cost about as much as the changes of a small batch.
+    private func inTransaction<T>(_ db: Database, _ body: () throws -> T) throws -> T {
+        try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
+        do {
+            let result = try body()
+            try db.cachedStatement(sql: "COMMIT").execute()
+            return result
+        } catch {
+            try? db.rollback()
+            throw error
         }
     }
 }

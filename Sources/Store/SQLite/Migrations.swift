@@ -21,6 +21,7 @@ enum Migrations {
         ("0006_stream_spool", String(decoding: PackageResources._006_stream_spool_sql, as: UTF8.self)),
         ("0007_lean_jobs", String(decoding: PackageResources._007_lean_jobs_sql, as: UTF8.self)),
         ("0008_stream_part_files", String(decoding: PackageResources._008_stream_part_files_sql, as: UTF8.self)),
+        ("0009_job_state_check", String(decoding: PackageResources._009_job_state_check_sql, as: UTF8.self)),
     ].sorted { $0.0 < $1.0 }
 
     /// The identifiers of the embedded migrations, for checks.

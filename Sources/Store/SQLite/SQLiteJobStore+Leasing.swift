@@ -26,31 +26,77 @@ extension SQLiteJobStore {
         }
     }
 
-    /// Leases up to `limit` due pending windows in fair order under `token`.
+    /// The statements a worker pool runs for every window: finding due windows, leasing, heartbeating,
+    /// completing, rescheduling and failing one. None of them may make SQLite build a temporary b-tree
+    /// (a subquery's result, `RETURNING`'s rows, an `IN` list of more than two constants, a sort):
+    /// opening and closing one costs more than the row's change itself (a test checks each plan).
+    enum WindowStatements {
+        /// The due pending windows in fair order (the pending index's order, so no sort).
+        static let due = """
+            SELECT id, domain_id, hour, attempts, pass FROM jobs WHERE state = 'pending' AND run_at <= ?
+            ORDER BY fair_tag LIMIT ?
+            """
+        /// Leases one window found by `due` in the same transaction.
+        static let lease = """
+            UPDATE jobs SET
+                state = 'running', attempts = attempts + 1,
+                lease_owner = ?, lease_token = ?, lease_until = ?, updated_at = ?
+            WHERE id = ?
+            """
+        static let heartbeat = "UPDATE jobs SET lease_until = ? WHERE id = ? AND state = 'running' AND lease_token = ?"
+        static let complete = """
+            UPDATE jobs SET
+                state = 'done', lease_owner = NULL, lease_token = NULL, lease_until = NULL,
+                file_count = ?, byte_count = ?, updated_at = ?, finished_at = ?,
+                final = ?, replaced_count = replaced_count + ?,
+                copy_downloads_avoided = copy_downloads_avoided + ?,
+                reconcile_downloads_avoided = reconcile_downloads_avoided + ?
+            WHERE id = ? AND state = 'running' AND lease_token = ?
+            """
+        /// Whether a window has file rows, of an earlier pass: only a window that was done before does.
+        static let hasFiles = "SELECT 1 FROM job_files WHERE job_id = ? LIMIT 1"
+        /// Not run for every window, only for one that `hasFiles`: with foreign keys on, SQLite collects
+        /// the rows of a multi-row delete in a temporary b-tree first.
+        static let forgetFiles = "DELETE FROM job_files WHERE job_id = ?"
+        static let recordFile = """
+            INSERT INTO job_files (job_id, area, name, size, crc64, md5, sha256, object_key, skipped, stored_at, etag, downloaded)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """
+        static let reschedule = """
+            UPDATE jobs SET
+                state = 'pending', run_at = ?, attempts = attempts - ?,
+                lease_owner = NULL, lease_token = NULL, lease_until = NULL,
+                last_error_code = ?, last_error_message = ?, updated_at = ?
+            WHERE id = ? AND state = 'running' AND lease_token = ?
+            """
+        static let fail = """
+            UPDATE jobs SET
+                state = 'failed', lease_owner = NULL, lease_token = NULL, lease_until = NULL,
+                last_error_code = ?, last_error_message = ?, updated_at = ?, finished_at = ?
+            WHERE id = ? AND state = 'running' AND lease_token = ?
+            """
+        /// Every statement above that runs for every window, for the test of their plans.
+        static let all = [due, lease, heartbeat, complete, hasFiles, recordFile, reschedule, fail]
+    }
+
+    /// Leases up to `limit` due pending windows in fair order under `token`: reads them, then leases
+    /// each by id. The transaction holds SQLite's write lock, so nothing can lease them in between.
     private func claim(
         owner: String, token: String, limit: Int, leaseDuration: TimeInterval, now: Date, in db: Database
     ) throws -> [LeasedJob] {
         let leaseUntil = now.addingTimeInterval(leaseDuration)
-        let leased = try Row.fetchAll(
-            db.cachedStatement(sql: """
-                UPDATE jobs SET
-                    state = 'running', attempts = attempts + 1,
-                    lease_owner = ?, lease_token = ?, lease_until = ?, updated_at = ?
-                WHERE id IN (
-                    SELECT id FROM jobs WHERE state = 'pending' AND run_at <= ?
-                    ORDER BY fair_tag LIMIT ?
-                )
-                RETURNING id, domain_id, hour, attempts, pass
-                """),
-            arguments: [owner, token, leaseUntil.databaseSeconds, now.databaseSeconds, now.databaseSeconds, limit])
-        // Columns by position, in RETURNING's order: looking them up by name costs more than the lease.
-        return try leased.map { row in
+        let due = try Row.fetchAll(db.cachedStatement(sql: WindowStatements.due), arguments: [now.databaseSeconds, limit])
+        let lease = try db.cachedStatement(sql: WindowStatements.lease)
+        // Columns by position, in the SELECT's order: looking them up by name costs more than the lease.
+        return try due.map { row in
+            let id: Int64 = row[0]
+            try lease.execute(arguments: [owner, token, leaseUntil.databaseSeconds, now.databaseSeconds, id])
             let domainID: Int64 = row[1]
             let name = try domainName(id: domainID, in: db)
             return LeasedJob(
-                id: row[0],
+                id: id,
                 window: Window(source: name.source, domain: name.domain, hour: Date(unixSeconds: row[2])),
-                attempts: row[3], leaseToken: token, leaseUntil: leaseUntil,
+                attempts: row[3] + 1, leaseToken: token, leaseUntil: leaseUntil,
                 pass: WindowPass(rawValue: row[4]) ?? .copy)
         }
     }
@@ -100,8 +146,7 @@ extension SQLiteJobStore {
 
     public func heartbeat(_ job: LeasedJob, until: Date, now: Date) async throws -> Bool {
         try await groupCommit.perform { db in
-            try db.cachedStatement(sql: "UPDATE jobs SET lease_until = ? WHERE id = ? AND state = 'running' AND lease_token = ?")
-                .execute(arguments: [until.databaseSeconds, job.id, job.leaseToken])
+            try db.cachedStatement(sql: WindowStatements.heartbeat).execute(arguments: [until.databaseSeconds, job.id, job.leaseToken])
             return db.changesCount == 1
         }
     }
@@ -115,16 +160,7 @@ extension SQLiteJobStore {
         let seconds = now.databaseSeconds
         let replaced = job.pass == .reconcile ? files.filter { !$0.skipped }.count : 0
         let avoided = files.filter { !$0.downloaded }.count
-        try db.cachedStatement(sql: """
-            UPDATE jobs SET
-                state = 'done', lease_owner = NULL, lease_token = NULL, lease_until = NULL,
-                file_count = ?, byte_count = ?, updated_at = ?, finished_at = ?,
-                final = ?, replaced_count = replaced_count + ?,
-                copy_downloads_avoided = copy_downloads_avoided + ?,
-                reconcile_downloads_avoided = reconcile_downloads_avoided + ?
-            WHERE id = ? AND state = 'running' AND lease_token = ?
-            """
-        ).execute(arguments: [
+        try db.cachedStatement(sql: WindowStatements.complete).execute(arguments: [
             files.count, files.reduce(0) { $0 + $1.size }, seconds, seconds, final, replaced,
             job.pass == .copy ? avoided : 0, job.pass == .reconcile ? avoided : 0, job.id, job.leaseToken,
         ])
@@ -141,12 +177,11 @@ extension SQLiteJobStore {
             ).execute(arguments: [replaced, job.pass == .copy ? avoided : 0, job.pass == .reconcile ? avoided : 0, job.id])
         }
         // The rows describe this pass's outcome: an earlier pass's rows never outlive it.
-        try db.cachedStatement(sql: "DELETE FROM job_files WHERE job_id = ?").execute(arguments: [job.id])
+        if try Int.fetchOne(db.cachedStatement(sql: WindowStatements.hasFiles), arguments: [job.id]) != nil {
+            try db.cachedStatement(sql: WindowStatements.forgetFiles).execute(arguments: [job.id])
+        }
         guard !files.isEmpty else { return true }
-        let insert = try db.cachedStatement(sql: """
-            INSERT INTO job_files (job_id, area, name, size, crc64, md5, sha256, object_key, skipped, stored_at, etag, downloaded)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+        let insert = try db.cachedStatement(sql: WindowStatements.recordFile)
         for file in files {
             try insert.execute(arguments: [
                 job.id, file.area, file.name, file.size, String(file.crc64), file.md5, file.sha256,
@@ -158,14 +193,7 @@ extension SQLiteJobStore {
 
     public func reschedule(_ job: LeasedJob, runAt: Date, error: JobError, consumeAttempt: Bool, now: Date) async throws -> Bool {
         try await groupCommit.perform { db in
-            try db.cachedStatement(sql: """
-                UPDATE jobs SET
-                    state = 'pending', run_at = ?, attempts = attempts - ?,
-                    lease_owner = NULL, lease_token = NULL, lease_until = NULL,
-                    last_error_code = ?, last_error_message = ?, updated_at = ?
-                WHERE id = ? AND state = 'running' AND lease_token = ?
-                """
-            ).execute(arguments: [
+            try db.cachedStatement(sql: WindowStatements.reschedule).execute(arguments: [
                 runAt.databaseSeconds, consumeAttempt ? 0 : 1, error.code, error.message,
                 now.databaseSeconds, job.id, job.leaseToken,
             ])
@@ -175,13 +203,9 @@ extension SQLiteJobStore {
 
     public func fail(_ job: LeasedJob, error: JobError, now: Date) async throws -> Bool {
         try await groupCommit.perform { db in
-            try db.cachedStatement(sql: """
-                UPDATE jobs SET
-                    state = 'failed', lease_owner = NULL, lease_token = NULL, lease_until = NULL,
-                    last_error_code = ?, last_error_message = ?, updated_at = ?, finished_at = ?
-                WHERE id = ? AND state = 'running' AND lease_token = ?
-                """
-            ).execute(arguments: [error.code, error.message, now.databaseSeconds, now.databaseSeconds, job.id, job.leaseToken])
+            try db.cachedStatement(sql: WindowStatements.fail).execute(arguments: [
+                error.code, error.message, now.databaseSeconds, now.databaseSeconds, job.id, job.leaseToken,
+            ])
             return db.changesCount == 1
         }
     }
