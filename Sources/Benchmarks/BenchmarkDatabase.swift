@@ -43,12 +43,13 @@ enum BenchmarkDatabase {
     }
 
     /// A GRDB pool on `path` with the store's settings: WAL (the pool's default), `synchronous = NORMAL`,
-    /// a 10 s busy timeout. The database must exist and be migrated.
+    /// the store's checkpoint interval, a 10 s busy timeout. The database must exist and be migrated.
     static func openPool(at path: String) throws -> DatabasePool {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try SQLiteJobStore.configureCheckpoints(db)
         }
         return try DatabasePool(path: path, configuration: configuration)
     }

@@ -13,8 +13,6 @@ struct QueueReport: Encodable {
         /// At most this many milliseconds for `status --json` on 1,000,000 windows.
         var statusMilliseconds = 100
 
-        /// The report's JSON keys (snake_case, as `scripts/bench` consumers read them).
-
         /// The JSON keys, snake_case as the report prints them.
         enum CodingKeys: String, CodingKey {
             case planSeconds = "plan_seconds"
@@ -24,21 +22,39 @@ struct QueueReport: Encodable {
         }
     }
 
+    /// One worker pool run on its own copy of the pending windows.
+    struct PoolRun: Encodable {
+        var concurrency: Int
+        /// Trivial jobs leased and completed per second.
+        var jobsPerSecond: Double
+        /// `jobsPerSecond` over the raw baseline's transactions per second, measured in the same run.
+        var ratio: Double
+
+        enum CodingKeys: String, CodingKey {
+            case concurrency
+            case jobsPerSecond = "jobs_per_second"
+            case ratio
+        }
+    }
+
     /// Windows inserted by the timed `plan` call.
     var planWindows: Int
     /// Wall seconds of that call.
     var planSeconds: Double
-    /// Trivial jobs leased and completed per second through `WorkerPool.run()`.
+    /// Trivial jobs leased and completed per second through `WorkerPool.run()`: the fastest of `poolRuns`.
     var jobsPerSecond: Double
-    /// Worker pool concurrency.
+    /// Worker pool concurrency of that run.
     var concurrency: Int
+    /// Every pool run: at the requested concurrency (the service's default, 4, unless `--concurrency`
+    /// says otherwise) and at `QueueBenchmark.capacityConcurrency`.
+    var poolRuns: [PoolRun]
     /// Jobs in the worker pool run.
     var poolJobs: Int
     /// Single-row update transactions per second.
     var rawSQLiteTransactionsPerSecond: Double
     /// How the baseline was written.
     var baseline: String
-    /// `jobsPerSecond / rawSQLiteTransactionsPerSecond`.
+    /// `jobsPerSecond / rawSQLiteTransactionsPerSecond` of the fastest run.
     var ratio: Double
     /// Median wall milliseconds of `orchestrator status --json` on `statusJobs` windows.
     var statusMilliseconds: Double
@@ -55,14 +71,13 @@ struct QueueReport: Encodable {
     /// The same trivial jobs through the worker pool against PostgreSQL, with 1 and 3 processes.
     var postgres: [PostgresQueueBenchmark.Run]? = nil
 
-    /// The report's JSON keys (snake_case, as `scripts/bench` consumers read them).
-
     /// The JSON keys, snake_case as the report prints them.
     enum CodingKeys: String, CodingKey {
         case planWindows = "plan_windows"
         case planSeconds = "plan_seconds"
         case jobsPerSecond = "jobs_per_second"
         case concurrency
+        case poolRuns = "pool_runs"
         case poolJobs = "pool_jobs"
         case rawSQLiteTransactionsPerSecond = "raw_sqlite_tx_per_second"
         case baseline
