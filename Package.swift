@@ -46,7 +46,10 @@ let package = Package(
         // The SQLite implementation of `JobStore` and `UploadLedger`.
         .target(
             name: "Store",
-            dependencies: ["JobModel", "Core", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "JobModel", "Core", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             resources: [
                 .embedInCode("Migrations/0001_jobs.sql"),
                 .embedInCode("Migrations/0002_multipart_uploads.sql"),

@@ -91,3 +91,38 @@ struct WindowStatementTests {
         }
     }
 }
+
+/// The direct binding and stepping the window statements use.
+@Suite("Statements stepped through SQLite's C interface")
+struct DirectStatementTests {
+    @Test("binds integers and text, reads rows back, reports SQLite's error and stays usable after it")
+    func bindsStepsAndFails() async throws {
+        let temporary = try TemporaryStore()
+        try await temporary.store.pool.writeWithoutTransaction { db in
+            try db.execute(sql: "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL CHECK (body <> 'bad'))")
+            let insert = try DirectStatement("INSERT INTO notes (id, body) VALUES (?, ?)", in: db)
+            for (id, body) in [(1, "first ✓"), (2, "second")] {
+                insert.bind(1, Int64(id))
+                insert.bind(2, body)
+                #expect(try insert.execute() == 1)
+            }
+            insert.bind(1, 3)
+            insert.bind(2, "bad")
+            #expect {
+                try insert.execute()
+            } throws: { error in
+                let error = try #require(error as? DatabaseError)
+                return error.resultCode == .SQLITE_CONSTRAINT && error.message?.contains("CHECK constraint failed") == true
+            }
+            insert.bind(1, 3)
+            insert.bind(2, "third")
+            #expect(try insert.execute() == 1)
+
+            let select = try DirectStatement("SELECT id, body FROM notes WHERE id >= ? ORDER BY id", in: db)
+            select.bind(1, 1)
+            var rows: [String] = []
+            try select.forEachRow { rows.append("\(select.int64(0)) \(select.text(1))") }
+            #expect(rows == ["1 first ✓", "2 second", "3 third"])
+        }
+    }
+}

@@ -85,19 +85,25 @@ extension SQLiteJobStore {
         owner: String, token: String, limit: Int, leaseDuration: TimeInterval, now: Date, in db: Database
     ) throws -> [LeasedJob] {
         let leaseUntil = now.addingTimeInterval(leaseDuration)
-        let due = try Row.fetchAll(db.cachedStatement(sql: WindowStatements.due), arguments: [now.databaseSeconds, limit])
-        let lease = try db.cachedStatement(sql: WindowStatements.lease)
-        // Columns by position, in the SELECT's order: looking them up by name costs more than the lease.
-        return try due.map { row in
-            let id: Int64 = row[0]
-            try lease.execute(arguments: [owner, token, leaseUntil.databaseSeconds, now.databaseSeconds, id])
-            let domainID: Int64 = row[1]
-            let name = try domainName(id: domainID, in: db)
+        let due = try DirectStatement(WindowStatements.due, in: db)
+        due.bind(1, now.databaseSeconds)
+        due.bind(2, Int64(limit))
+        var found: [(id: Int64, domainID: Int64, hour: Int64, attempts: Int64, pass: String)] = []
+        try due.forEachRow { found.append((due.int64(0), due.int64(1), due.int64(2), due.int64(3), due.text(4))) }
+        let lease = try DirectStatement(WindowStatements.lease, in: db)
+        return try found.map { row in
+            lease.bind(1, owner)
+            lease.bind(2, token)
+            lease.bind(3, leaseUntil.databaseSeconds)
+            lease.bind(4, now.databaseSeconds)
+            lease.bind(5, row.id)
+            try lease.execute()
+            let name = try domainName(id: row.domainID, in: db)
             return LeasedJob(
-                id: id,
-                window: Window(source: name.source, domain: name.domain, hour: Date(unixSeconds: row[2])),
-                attempts: row[3] + 1, leaseToken: token, leaseUntil: leaseUntil,
-                pass: WindowPass(rawValue: row[4]) ?? .copy)
+                id: row.id,
+                window: Window(source: name.source, domain: name.domain, hour: Date(unixSeconds: row.hour)),
+                attempts: Int(row.attempts) + 1, leaseToken: token, leaseUntil: leaseUntil,
+                pass: WindowPass(rawValue: row.pass) ?? .copy)
         }
     }
 
@@ -160,11 +166,18 @@ extension SQLiteJobStore {
         let seconds = now.databaseSeconds
         let replaced = job.pass == .reconcile ? files.filter { !$0.skipped }.count : 0
         let avoided = files.filter { !$0.downloaded }.count
-        try db.cachedStatement(sql: WindowStatements.complete).execute(arguments: [
-            files.count, files.reduce(0) { $0 + $1.size }, seconds, seconds, final, replaced,
-            job.pass == .copy ? avoided : 0, job.pass == .reconcile ? avoided : 0, job.id, job.leaseToken,
-        ])
-        guard db.changesCount == 1 else { return false }
+        let update = try DirectStatement(WindowStatements.complete, in: db)
+        update.bind(1, Int64(files.count))
+        update.bind(2, files.reduce(0) { $0 + $1.size })
+        update.bind(3, seconds)
+        update.bind(4, seconds)
+        update.bind(5, final ? 1 : 0)
+        update.bind(6, Int64(replaced))
+        update.bind(7, Int64(job.pass == .copy ? avoided : 0))
+        update.bind(8, Int64(job.pass == .reconcile ? avoided : 0))
+        update.bind(9, job.id)
+        update.bind(10, job.leaseToken)
+        guard try update.execute() == 1 else { return false }
         if replaced > 0 || avoided > 0 {
             // The domain's tallies; most completions have nothing to add and leave its row alone.
             try db.cachedStatement(sql: """
@@ -177,7 +190,11 @@ extension SQLiteJobStore {
             ).execute(arguments: [replaced, job.pass == .copy ? avoided : 0, job.pass == .reconcile ? avoided : 0, job.id])
         }
         // The rows describe this pass's outcome: an earlier pass's rows never outlive it.
-        if try Int.fetchOne(db.cachedStatement(sql: WindowStatements.hasFiles), arguments: [job.id]) != nil {
+        let probe = try DirectStatement(WindowStatements.hasFiles, in: db)
+        probe.bind(1, job.id)
+        var hasFiles = false
+        try probe.forEachRow { hasFiles = true }
+        if hasFiles {
             try db.cachedStatement(sql: WindowStatements.forgetFiles).execute(arguments: [job.id])
         }
         guard !files.isEmpty else { return true }
