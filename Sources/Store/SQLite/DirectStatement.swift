@@ -2,7 +2,8 @@ import GRDB
 import GRDBSQLite
 
 /// One of GRDB's cached statements, bound and stepped through SQLite's C interface: for the few
-/// statements the worker pool runs for every window (`WindowStatements`), on the writer's connection.
+/// statements the worker pool runs for every window (`WindowStatements`), on the writer's connection,
+/// and for `status`'s scans of every open and provisional window.
 ///
 /// GRDB's `execute(arguments:)` and `Row.fetchAll` box every argument in an existential, build an
 /// argument array and validate it, and allocate a row per result: for a lease or a completion that is
