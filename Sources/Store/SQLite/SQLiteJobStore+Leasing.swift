@@ -36,12 +36,12 @@ extension SQLiteJobStore {
             SELECT id, domain_id, hour, attempts, pass FROM jobs WHERE state = 'pending' AND run_at <= ?
             ORDER BY fair_tag LIMIT ?
             """
-        /// Leases one window found by `due` in the same transaction.
+        /// Leases one window found by `due` in the same transaction (still guarded on its state).
         static let lease = """
             UPDATE jobs SET
                 state = 'running', attempts = attempts + 1,
                 lease_owner = ?, lease_token = ?, lease_until = ?, updated_at = ?
-            WHERE id = ?
+            WHERE id = ? AND state = 'pending'
             """
         static let heartbeat = "UPDATE jobs SET lease_until = ? WHERE id = ? AND state = 'running' AND lease_token = ?"
         static let complete = """
@@ -91,13 +91,13 @@ extension SQLiteJobStore {
         var found: [(id: Int64, domainID: Int64, hour: Int64, attempts: Int64, pass: String)] = []
         try due.forEachRow { found.append((due.int64(0), due.int64(1), due.int64(2), due.int64(3), due.text(4))) }
         let lease = try DirectStatement(WindowStatements.lease, in: db)
-        return try found.map { row in
+        return try found.compactMap { row in
             lease.bind(1, owner)
             lease.bind(2, token)
             lease.bind(3, leaseUntil.databaseSeconds)
             lease.bind(4, now.databaseSeconds)
             lease.bind(5, row.id)
-            try lease.execute()
+            guard try lease.execute() == 1 else { return nil }
             let name = try domainName(id: row.domainID, in: db)
             return LeasedJob(
                 id: row.id,
