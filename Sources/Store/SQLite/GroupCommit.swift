@@ -145,7 +145,7 @@ final class GroupCommit: Sendable {
 
     /// Runs `body` in an `IMMEDIATE` transaction, committed when it returns and rolled back when it
     /// throws. `BEGIN` and `COMMIT` are statements prepared once per connection: GRDB's `inTransaction`
-    /// parses both again every time, which cost about as much as the changes of a small batch.
+    /// parses both again every time (about 4 % of the writer's samples in a profile of the pool).
     private func inTransaction<T>(_ db: Database, _ body: () throws -> T) throws -> T {
         try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
         do {

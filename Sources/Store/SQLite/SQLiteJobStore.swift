@@ -78,8 +78,9 @@ public final class SQLiteJobStore: JobStore, RecordedFileLookup {
     /// Write-ahead log pages between automatic checkpoints: 16,384 (64 MiB of 4 KiB pages) instead of
     /// SQLite's 1,000. A checkpoint runs on the committing writer and, with `synchronous = NORMAL`,
     /// flushes the log and the database file to disk; at SQLite's interval a busy queue checkpointed
-    /// about 20 times a second and its writer spent more time waiting on those flushes than changing
-    /// rows (`scripts/bench pool`: 7,400 jobs/s at 1,000 pages, 9,400 at 16,384 in the same hour).
+    /// about 20 times a second, its writer waiting on each flush (`scripts/bench pool`, same hour: 7,400
+    /// jobs/s at 1,000 pages, 8,900-9,400 at 16,384; once the hot statements bypassed GRDB's argument
+    /// handling, one run without this setting was 6 % slower, within the noise).
     /// A log that grew beyond this (one large transaction, a checkpoint held back by a long read) is
     /// cut back to it once it starts over.
     public static let checkpointPages = 16_384
