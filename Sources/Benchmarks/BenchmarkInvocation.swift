@@ -25,6 +25,10 @@ enum BenchmarkName: String, CaseIterable {
     case queue
     /// The worker pool against the raw SQLite baseline alone: the queue benchmark's core, for profiling.
     case pool
+    /// Planning alone, three times on fresh databases: the queue benchmark's planning phase, to profile.
+    case plan
+    /// `status --json` alone on the queue benchmark's 1,000,000 windows, to profile.
+    case status
 }
 
 /// What the `queue` benchmark needs from its caller.
@@ -48,13 +52,15 @@ struct BenchmarkInvocation {
 
     /// How to call the tool.
     static let usage = """
-        usage: orchestrator-bench queue|pool --orchestrator PATH --work-dir DIR [--concurrency N]
+        usage: orchestrator-bench queue|pool|plan|status --orchestrator PATH --work-dir DIR [--concurrency N]
           --orchestrator PATH   the release orchestrator binary (its `status --json` is timed)
           --work-dir DIR        an empty directory for the benchmark databases
           --concurrency N       worker pool concurrency (default 4, the service's default)
           --postgres URL        an empty PostgreSQL database (password in PGPASSWORD): the pool run
                                 again with 1 and 3 worker processes sharing it
         `pool` runs only the worker pool against the raw SQLite baseline (for profiling).
+        `plan` runs only the planning of 720,000 windows, three times (for profiling).
+        `status` times only `status --json` on 1,000,000 windows (for profiling).
         benchmarks: \(BenchmarkName.allCases.map(\.rawValue).joined(separator: ", "))
         """
 

@@ -42,6 +42,12 @@ extension Int {
     }
 }
 
+/// `value` rounded to `digits` decimals, as the benchmarks report figures.
+func rounded(_ value: Double, _ digits: Int) -> Double {
+    let scale = pow(10, Double(digits))
+    return (value * scale).rounded() / scale
+}
+
 /// Times `body` on the continuous clock.
 func timed<T>(_ body: () async throws -> T) async rethrows -> (T, Duration) {
     let start = ContinuousClock.now

@@ -55,20 +55,7 @@ struct QueueBenchmark {
                 ratio: rounded(pool.jobsPerSecond / raw.transactionsPerSecond, 3)))
         }
 
-        let statusJobs = domains * Self.statusHours
-        Progress.say("status: preparing \(statusJobs.grouped) windows (\(domains.grouped) domains × \(Self.statusHours) hours) ...")
-        let statusPath = file("status.sqlite")
-        let statusPlan = try await BenchmarkDatabase.createPlanned(at: statusPath, domains: domains, hours: Self.statusHours)
-        Progress.say(String(format: "status: planned in %.1f s; moving most to done, some to failed and running ...", statusPlan.duration.inSeconds))
-        try await QueueMix.apply(at: statusPath, hours: Self.statusHours, endingAt: BenchmarkDatabase.currentHour)
-        let statusBenchmark = StatusBenchmark(
-            orchestratorPath: options.orchestratorPath, path: statusPath, jobCount: statusJobs, domainCount: domains)
-        Progress.say("status: timing `orchestrator status --json` (1 warm-up, \(statusBenchmark.runs) runs) ...")
-        let status = try statusBenchmark.run()
-        let runs = status.durations.map { String(format: "%.0f", $0.inMilliseconds) }.joined(separator: ", ")
-        let counts = BenchmarkDatabase.states.map { "\($0) \((status.counts[$0] ?? 0).grouped)" }.joined(separator: ", ")
-        Progress.say(String(format: "status: median %.0f ms (runs: %@ ms); printed %@", status.medianMilliseconds, runs, counts))
-        try remove("status.sqlite")
+        let status = try await measureStatus()
 
         var postgresRuns: [PostgresQueueBenchmark.Run]?
         if let url = options.postgresURL {
@@ -84,7 +71,7 @@ struct QueueBenchmark {
             ratio: best.ratio,
             statusMilliseconds: rounded(status.medianMilliseconds, 1),
             statusRunsMilliseconds: status.durations.map { rounded($0.inMilliseconds, 1) },
-            statusJobs: statusJobs, machine: Machine.description, breakdown: breakdown.rounded)
+            statusJobs: domains * Self.statusHours, machine: Machine.description, breakdown: breakdown.rounded)
         report.postgres = postgresRuns
         let missed = report.missedTargets
         Progress.say(missed.isEmpty ? "every target met" : "targets missed: \(missed.joined(separator: ", "))")
@@ -110,6 +97,58 @@ struct QueueBenchmark {
             case poolCPUMicrosecondsPerJob = "pool_cpu_us_per_job"
             case rawCPUMicrosecondsPerTransaction = "raw_cpu_us_per_tx"
         }
+    }
+
+    /// Plans 1,000,000 windows, moves most of them on (`QueueMix`) and times `orchestrator status --json`
+    /// on them.
+    func measureStatus() async throws -> StatusBenchmark.Result {
+        let domains = Self.domainCount
+        let statusJobs = domains * Self.statusHours
+        Progress.say("status: preparing \(statusJobs.grouped) windows (\(domains.grouped) domains × \(Self.statusHours) hours) ...")
+        let statusPath = file("status.sqlite")
+        let statusPlan = try await BenchmarkDatabase.createPlanned(at: statusPath, domains: domains, hours: Self.statusHours)
+        Progress.say(String(format: "status: planned in %.1f s; moving most to done, some to failed and running ...", statusPlan.duration.inSeconds))
+        try await QueueMix.apply(at: statusPath, hours: Self.statusHours, endingAt: BenchmarkDatabase.currentHour)
+        let statusBenchmark = StatusBenchmark(
+            orchestratorPath: options.orchestratorPath, path: statusPath, jobCount: statusJobs, domainCount: domains)
+        Progress.say("status: timing `orchestrator status --json` (1 warm-up, \(statusBenchmark.runs) runs) ...")
+        let status = try statusBenchmark.run()
+        let runs = status.durations.map { String(format: "%.0f", $0.inMilliseconds) }.joined(separator: ", ")
+        let counts = BenchmarkDatabase.states.map { "\($0) \((status.counts[$0] ?? 0).grouped)" }.joined(separator: ", ")
+        Progress.say(String(format: "status: median %.0f ms (runs: %@ ms); printed %@", status.medianMilliseconds, runs, counts))
+        try remove("status.sqlite")
+        return status
+    }
+
+    /// What `runPlan` measured: each planning run's wall time and the process's CPU time during it.
+    struct PlanReport: Encodable {
+        var windows: Int
+        var seconds: [Double]
+        var cpuSeconds: [Double]
+
+        enum CodingKeys: String, CodingKey {
+            case windows
+            case seconds = "plan_seconds"
+            case cpuSeconds = "plan_cpu_seconds"
+        }
+    }
+
+    /// The planning phase of `run` alone, three times, each into a fresh database: what to profile
+    /// when planning is slow.
+    func runPlan() async throws -> PlanReport {
+        var report = PlanReport(windows: 0, seconds: [], cpuSeconds: [])
+        for run in 1...3 {
+            let cpuStart = ProcessUsage(pid: getpid()).cpuSeconds
+            let planned = try await BenchmarkDatabase.createPlanned(at: file("plan.sqlite"), domains: Self.domainCount, hours: Self.planHours)
+            let cpu = ProcessUsage(pid: getpid()).cpuSeconds - cpuStart
+            Progress.say(String(format: "plan %d: %@ windows in %.2f s (%.2f CPU s with setup)", run, planned.windows.grouped,
+                                planned.duration.inSeconds, cpu))
+            try remove("plan.sqlite")
+            report.windows = planned.windows
+            report.seconds.append(rounded(planned.duration.inSeconds, 3))
+            report.cpuSeconds.append(rounded(cpu, 3))
+        }
+        return report
     }
 
     /// The worker pool and the raw baseline alone, on the same 200,000 windows as `run`: what to
@@ -159,10 +198,5 @@ struct QueueBenchmark {
         for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: file(name) + suffix) {
             try FileManager.default.removeItem(atPath: file(name) + suffix)
         }
-    }
-
-    private func rounded(_ value: Double, _ digits: Int) -> Double {
-        let scale = pow(10, Double(digits))
-        return (value * scale).rounded() / scale
     }
 }

@@ -25,6 +25,22 @@ struct StatusBenchmark {
         var medianMilliseconds: Double
         /// The totals the last run printed.
         var counts: [String: Int]
+
+        /// The figures as the `status` benchmark prints them.
+        var report: Report {
+            Report(medianMilliseconds: rounded(medianMilliseconds, 1), runsMilliseconds: durations.map { rounded($0.inMilliseconds, 1) })
+        }
+    }
+
+    /// The last line of `orchestrator-bench status`.
+    struct Report: Encodable {
+        var medianMilliseconds: Double
+        var runsMilliseconds: [Double]
+
+        enum CodingKeys: String, CodingKey {
+            case medianMilliseconds = "status_ms"
+            case runsMilliseconds = "status_runs_ms"
+        }
     }
 
     /// One warm-up run, then `runs` timed runs; every run's output is checked.

@@ -221,7 +221,6 @@ enum RoundStatistics {
 
     /// `value` rounded to `digits` decimals.
     static func rounded(_ value: Double, _ digits: Int = 3) -> Double {
-        let scale = pow(10, Double(digits))
-        return (value * scale).rounded() / scale
+        Benchmarks.rounded(value, digits)
     }
 }

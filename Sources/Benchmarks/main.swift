@@ -22,6 +22,11 @@ do {
         Progress.line(try report.jsonLine())
     case .pool:
         Progress.line(try await QueueBenchmark(options: invocation.queueOptions).runPool().jsonLine())
+    case .plan:
+        Progress.line(try await QueueBenchmark(options: invocation.queueOptions).runPlan().jsonLine())
+    case .status:
+        let status = try await QueueBenchmark(options: invocation.queueOptions).measureStatus()
+        Progress.line(try status.report.jsonLine())
     }
 } catch let error as UsageError {
     FileHandle.standardError.write(Data("orchestrator-bench: \(error.message)\n\n\(BenchmarkInvocation.usage)\n".utf8))
