@@ -60,9 +60,14 @@ package struct CivilTime: Equatable {
         pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2)
     }
 
+    /// `HH:MM:SS`, e.g. `23:00:00`.
+    package var timeString: String {
+        pad(hour, 2) + ":" + pad(minute, 2) + ":" + pad(second, 2)
+    }
+
     /// `YYYY-MM-DD HH:MM:SS`, e.g. `2019-09-04 23:00:00`.
     package var dateTimeString: String {
-        dateString + " " + pad(hour, 2) + ":" + pad(minute, 2) + ":" + pad(second, 2)
+        dateString + " " + timeString
     }
 
     private func pad(_ value: Int, _ width: Int) -> String {

@@ -1,11 +1,13 @@
+import Core
 import Foundation
 import JobModel
 import Store
 
-/// The `status --json` document. Field names are a contract (`jobs` with `pending`, `running`, `done`,
-/// `failed`; `domains` with `domain` and the same counts); more fields may be added, none renamed.
-struct StatusDocument: Encodable {
-    struct Counts: Encodable {
+/// The `status --json` document, written by `json`. Field names are a contract (`jobs` with `pending`,
+/// `running`, `done`, `failed`; `domains` with `domain` and the same counts); more fields may be added,
+/// none renamed.
+struct StatusDocument {
+    struct Counts {
         var pending: Int
         var running: Int
         var done: Int
@@ -19,14 +21,14 @@ struct StatusDocument: Encodable {
         }
     }
 
-    struct Settling: Encodable {
+    struct Settling {
         var provisional: Int
         var final: Int
         var replaced: Int
     }
 
     /// Downloads avoided: packages a pass found still stored and did not fetch again.
-    struct DownloadsAvoided: Encodable {
+    struct DownloadsAvoided {
         var total: Int
         var copy: Int
         var reconcile: Int
@@ -38,7 +40,7 @@ struct StatusDocument: Encodable {
         }
     }
 
-    struct Domain: Encodable {
+    struct Domain {
         var source: String
         var domain: String
         var active: Bool
@@ -56,7 +58,7 @@ struct StatusDocument: Encodable {
         var skipped_hours: Int
     }
 
-    struct DependencyHealth: Encodable {
+    struct DependencyHealth {
         var dependency: String
         /// `healthy` or `outage`.
         var state: String
@@ -68,7 +70,7 @@ struct StatusDocument: Encodable {
         var last_failure_at: String?
     }
 
-    struct Outage: Encodable {
+    struct Outage {
         var dependency: String
         var started: String
         var ended: String
@@ -76,12 +78,12 @@ struct StatusDocument: Encodable {
         var failures: Int
     }
 
-    struct Outages: Encodable {
+    struct Outages {
         var count: Int
         var recent: [Outage]
     }
 
-    struct Failure: Encodable {
+    struct Failure {
         var source: String
         var domain: String
         var hour: String
@@ -104,7 +106,7 @@ struct StatusDocument: Encodable {
     var streams: [Stream]
 
     /// One push stream domain.
-    struct Stream: Encodable {
+    struct Stream {
         var domain: String
         var open_hours: Int
         var sealed_hours_waiting: Int
@@ -194,5 +196,121 @@ struct JobDocument: Encodable {
         updated_at = StatusFormatter.iso(job.updatedAt)
         last_error_code = job.lastError?.code
         last_error_message = job.lastError?.message
+    }
+}
+
+extension StatusDocument {
+    /// The document as `JSONEncoder` with sorted keys writes it, byte for byte, written directly
+    /// (`JSONOutput`): the encoder took about a quarter of `status --json`'s time on a thousand domains.
+    var json: String {
+        var output = JSONOutput()
+        output.object { document in
+            document.field("database", database)
+            document.field("dependencies") { $0.array(dependencies) { $0.write($1) } }
+            document.field("domains") { $0.array(domains) { $0.write($1) } }
+            document.field("downloads_avoided") { output in
+                output.object { avoided in
+                    avoided.field("copy", downloads_avoided.copy)
+                    avoided.field("reconcile", downloads_avoided.reconcile)
+                    avoided.field("total", downloads_avoided.total)
+                }
+            }
+            document.field("generated_at", generated_at)
+            document.field("jobs") { output in
+                output.object { counts in
+                    counts.field("done", jobs.done)
+                    counts.field("failed", jobs.failed)
+                    counts.field("pending", jobs.pending)
+                    counts.field("running", jobs.running)
+                }
+            }
+            document.field("outages") { output in
+                output.object { fields in
+                    fields.field("count", outages.count)
+                    fields.field("recent") { $0.array(outages.recent) { $0.write($1) } }
+                }
+            }
+            document.field("recent_failures") { $0.array(recent_failures) { $0.write($1) } }
+            document.field("settling") { output in
+                output.object { fields in
+                    fields.field("final", settling.final)
+                    fields.field("provisional", settling.provisional)
+                    fields.field("replaced", settling.replaced)
+                }
+            }
+            document.field("skipped_hours", skipped_hours)
+            document.field("streams") { $0.array(streams) { $0.write($1) } }
+        }
+        return output.text
+    }
+}
+
+extension JSONOutput {
+    fileprivate mutating func write(_ domain: StatusDocument.Domain) {
+        object { fields in
+            fields.field("active", domain.active)
+            fields.field("domain", domain.domain)
+            fields.field("done", domain.done)
+            fields.field("downloads_avoided", domain.downloads_avoided)
+            fields.field("failed", domain.failed)
+            fields.field("final", domain.final)
+            fields.field("lag_seconds", domain.lag_seconds)
+            fields.field("oldest_open_hour", domain.oldest_open_hour)
+            fields.field("pending", domain.pending)
+            fields.field("planned_until", domain.planned_until)
+            fields.field("provisional", domain.provisional)
+            fields.field("replaced", domain.replaced)
+            fields.field("running", domain.running)
+            fields.field("skipped_hours", domain.skipped_hours)
+            fields.field("source", domain.source)
+        }
+    }
+
+    fileprivate mutating func write(_ health: StatusDocument.DependencyHealth) {
+        object { fields in
+            fields.field("dependency", health.dependency)
+            fields.field("failures_in_a_row", health.failures_in_a_row)
+            fields.field("last_answered_at", health.last_answered_at)
+            fields.field("last_error_code", health.last_error_code)
+            fields.field("last_error_message", health.last_error_message)
+            fields.field("last_failure_at", health.last_failure_at)
+            fields.field("outage_since", health.outage_since)
+            fields.field("state", health.state)
+        }
+    }
+
+    fileprivate mutating func write(_ outage: StatusDocument.Outage) {
+        object { fields in
+            fields.field("dependency", outage.dependency)
+            fields.field("ended", outage.ended)
+            fields.field("failures", outage.failures)
+            fields.field("seconds", outage.seconds)
+            fields.field("started", outage.started)
+        }
+    }
+
+    fileprivate mutating func write(_ failure: StatusDocument.Failure) {
+        object { fields in
+            fields.field("attempts", failure.attempts)
+            fields.field("domain", failure.domain)
+            fields.field("error_code", failure.error_code)
+            fields.field("error_message", failure.error_message)
+            fields.field("failed_at", failure.failed_at)
+            fields.field("hour", failure.hour)
+            fields.field("source", failure.source)
+        }
+    }
+
+    fileprivate mutating func write(_ stream: StatusDocument.Stream) {
+        object { fields in
+            fields.field("bodies_repeated", stream.bodies_repeated)
+            fields.field("domain", stream.domain)
+            fields.field("lines_accepted", stream.lines_accepted)
+            fields.field("lines_quarantined", stream.lines_quarantined)
+            fields.field("open_hours", stream.open_hours)
+            fields.field("sealed_hours_waiting", stream.sealed_hours_waiting)
+            fields.field("spool_bytes", stream.spool_bytes)
+            fields.field("uploaded_parts", stream.uploaded_parts)
+        }
     }
 }

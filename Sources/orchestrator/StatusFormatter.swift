@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import JobModel
 import Store
@@ -69,7 +70,7 @@ enum StatusFormatter {
 
     /// The `status --json` object: `jobs` with the four counts, `domains` with the same per domain.
     static func json(_ report: StatusReport, database: String, now: Date) throws -> String {
-        try encode(StatusDocument(report, database: database, now: now))
+        StatusDocument(report, database: database, now: now).json
     }
 
     /// The `jobs` table.
@@ -97,16 +98,20 @@ enum StatusFormatter {
         try encode(jobs.map(JobDocument.init))
     }
 
-    /// JSON with sorted keys. Codable rather than JSONSerialization: on Linux the latter compares keys
-    /// through CFLocale and takes over 100 ms for a thousand domains.
+    /// JSON with sorted keys (`jobs --json`; `status --json` writes its larger document with
+    /// `JSONOutput`, in the same bytes). Codable rather than JSONSerialization: on Linux the latter
+    /// compares keys through CFLocale and took over 100 ms for a thousand domains.
     private static func encode(_ value: some Encodable) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
+    /// `2026-12-01T19:00:00Z`: what `date.formatted(.iso8601)` prints (the second rounded down), without
+    /// Foundation's calendar, which took a tenth of `status --json`'s time for a thousand domains.
     static func iso(_ date: Date) -> String {
-        date.formatted(.iso8601)
+        let time = CivilTime(unixSeconds: Int(date.timeIntervalSince1970.rounded(.down)))
+        return time.dateString + "T" + time.timeString + "Z"
     }
 
     /// `2h 5m`, `3d 4h`, `0m`.

@@ -87,6 +87,14 @@ struct OperatorCommandTests {
             #expect(!output.stdout.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\r" }, "\(command)")
             #expect(output.stdout.contains("busy\\u{1b}[2J\\u{1b}[31m red\\u{d}over"), "\(output.stdout)")
         }
+        // JSON keeps the text exact, escaped as JSON: the document parses and gives back the same string.
+        let json = try Binary.run(["status", "--json", "--db", sandbox.database.path])
+        #expect(json.status == 0, "\(json.stderr)")
+        #expect(!json.stdout.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\r" })
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let failures = try #require(document["recent_failures"] as? [[String: Any]])
+        #expect(failures.first?["error_message"] as? String == "busy\u{1B}[2J\u{1B}[31m red\rover", "\(json.stdout)")
+        #expect((document["domains"] as? [[String: Any]])?.first?["domain"] as? String == "e.example")
     }
 
     @Test("user errors print one clear line and exit non-zero")

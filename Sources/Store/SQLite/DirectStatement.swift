@@ -52,6 +52,17 @@ struct DirectStatement {
         sqlite3_column_int64(handle, index)
     }
 
+    /// Whether column `index` (0-based) of the current row is NULL.
+    func isNull(_ index: Int32) -> Bool {
+        sqlite3_column_type(handle, index) == SQLITE_NULL
+    }
+
+    /// The first byte of column `index` (0-based) of the current row as text; 0 for NULL or empty text.
+    /// Enough to tell a job's states apart, without SQLite comparing strings or Swift making one.
+    func firstByte(_ index: Int32) -> UInt8 {
+        sqlite3_column_text(handle, index)?.pointee ?? 0
+    }
+
     /// Column `index` (0-based) of the current row as text; empty for NULL.
     func text(_ index: Int32) -> String {
         guard let bytes = sqlite3_column_text(handle, index) else { return "" }
