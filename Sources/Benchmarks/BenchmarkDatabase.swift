@@ -43,13 +43,16 @@ enum BenchmarkDatabase {
     }
 
     /// A GRDB pool on `path` with the store's settings: WAL (the pool's default), `synchronous = NORMAL`,
-    /// the store's checkpoint interval, a 10 s busy timeout. The database must exist and be migrated.
+    /// the store's checkpoints (every `checkpointPages` of log, on a thread of their own), a 10 s busy
+    /// timeout. The database must exist and be migrated.
     static func openPool(at path: String) throws -> DatabasePool {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
+        // Kept alive by the configuration, which the pool keeps.
+        let checkpointer = WALCheckpointer(path: path, thresholdPages: SQLiteJobStore.checkpointPages)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            try SQLiteJobStore.configureCheckpoints(db)
+            try SQLiteJobStore.configureCheckpoints(db, checkpointer: checkpointer)
         }
         return try DatabasePool(path: path, configuration: configuration)
     }

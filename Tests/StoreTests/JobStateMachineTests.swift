@@ -31,6 +31,28 @@ struct JobStateMachineTests {
         #expect(status.totals == StateCounts(pending: 24))
     }
 
+    @Test("a plan whose first hour is not whole is refused, and nothing of its call is planned", arguments: StoreKind.allCases)
+    func planWithPartialHourIsRefused(kind: StoreKind) async throws {
+        let temporary = try await StoreUnderTest(kind)
+        try await temporary.store.setActiveDomains(["a.example", "b.example"], source: source, now: hour(10))
+        let plans = [
+            DomainPlan(source: source, domain: "a.example", firstHour: hour(0), endHour: hour(2)),
+            DomainPlan(source: source, domain: "b.example", firstHour: hour(0).addingTimeInterval(60), endHour: hour(2)),
+        ]
+        await #expect(throws: (any Error).self) { try await temporary.store.plan(plans, now: hour(10)) }
+        #expect(try await temporary.store.status(recentFailureLimit: 5).totals == StateCounts())
+        #expect(try await temporary.store.activeDomains(source: source).allSatisfy { $0.plannedUntil == nil })
+    }
+
+    @Test("a plan's end need not be a whole hour: it plans the whole hours that start before it", arguments: StoreKind.allCases)
+    func planEndingMidHour(kind: StoreKind) async throws {
+        let temporary = try await StoreUnderTest(kind)
+        let plan = DomainPlan(
+            source: source, domain: "a.example", firstHour: hour(0), endHour: hour(2).addingTimeInterval(1_773), advancesWatermark: false)
+        #expect(try await temporary.store.plan([plan], now: hour(10)) == 2)
+        #expect(try await temporary.store.status(recentFailureLimit: 5).totals == StateCounts(pending: 2))
+    }
+
     @Test("a lease moves a window to running with owner, token, expiry and one attempt", arguments: StoreKind.allCases)
     func leaseTakesPendingToRunning(kind: StoreKind) async throws {
         let temporary = try await StoreUnderTest(kind)

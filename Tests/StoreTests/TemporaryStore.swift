@@ -6,10 +6,11 @@ final class TemporaryStore {
     let directory: URL
     let store: SQLiteJobStore
 
-    init() throws {
+    /// `checkpointPages`: the log's size that starts a checkpoint (small for tests of the checkpoints).
+    init(checkpointPages: Int = SQLiteJobStore.checkpointPages) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("store-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        store = try SQLiteJobStore(path: directory.appendingPathComponent("jobs.sqlite").path)
+        store = try SQLiteJobStore(path: directory.appendingPathComponent("jobs.sqlite").path, checkpointPages: checkpointPages)
     }
 
     deinit {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import JobModel
 import Testing
 @testable import Store
 
@@ -29,13 +30,23 @@ struct WindowStatementTests {
         }
     }
 
-    @Test("the writer checkpoints every 16,384 pages of log, not every 1,000, and caps the log it keeps at 64 MiB")
-    func checkpointInterval() async throws {
+    @Test("planning writes its windows without evaluating the checks, and every later statement evaluates them again")
+    func checksAreBackAfterPlanning() async throws {
         let temporary = try TemporaryStore()
-        let (pages, limit) = try await temporary.store.pool.writeWithoutTransaction { db in
-            (try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint"), try Int.fetchOne(db, sql: "PRAGMA journal_size_limit"))
+        let store = temporary.store
+        try await store.setActiveDomains(["a.example"], source: "tencent-cdn", now: hour(0))
+        // A cached statement prepared before the plan, and one prepared after it.
+        _ = try await store.claimDueJobs(owner: "w", limit: 1, leaseDuration: 60, now: hour(0))
+        #expect(try await store.plan([DomainPlan(source: "tencent-cdn", domain: "a.example", firstHour: hour(0), endHour: hour(24))], now: hour(0)) == 24)
+        _ = try await store.claimDueJobs(owner: "w", limit: 1, leaseDuration: 60, now: hour(30))
+        try await store.pool.write { db in
+            let ignoring = try Int.fetchOne(db, sql: "PRAGMA ignore_check_constraints")
+            #expect(ignoring == 0)
+            #expect(throws: DatabaseError.self) { try db.execute(sql: "UPDATE jobs SET state = 'lost' WHERE hour = ?", arguments: [hour(5).timeIntervalSince1970]) }
+            #expect(throws: DatabaseError.self) {
+                try db.execute(sql: "INSERT INTO jobs (domain_id, hour, fair_tag, run_at, created_at, updated_at) VALUES (1, 1800, 1, 0, 0, 0)")
+            }
         }
-        #expect(pages == 16_384 && limit == 64 << 20)
     }
 
     @Test("the state check refuses an unknown state on a new database and on one upgraded from 0008")

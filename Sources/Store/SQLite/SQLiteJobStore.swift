@@ -24,6 +24,8 @@ public final class SQLiteJobStore: JobStore, RecordedFileLookup {
     let domainNames = Mutex<[Int64: (source: String, domain: String)]>([:])
     /// The migrations this opening applied, in order; empty when the database was already current.
     public let appliedMigrations: [String]
+    /// Copies the write-ahead log into the database file off the writer's thread.
+    let checkpointer: WALCheckpointer
 
     /// What opening the database may do to its schema.
     public enum SchemaAccess: Sendable {
@@ -36,12 +38,15 @@ public final class SQLiteJobStore: JobStore, RecordedFileLookup {
     }
 
     /// Opens (and with `create`, creates) the database at `path` and, with `schema` `.migrate`, applies
-    /// pending migrations.
+    /// pending migrations. `checkpointPages` is for tests that need a small log.
     ///
     /// - Throws: `StoreError` naming the file when it is missing (and `create` is false), unreadable,
     ///   not a database, from a newer version of the service, or (with `.requireCurrent`) from an
     ///   older one.
-    public init(path: String, create: Bool = true, busyTimeout: TimeInterval = 10, schema: SchemaAccess = .migrate) throws {
+    public init(
+        path: String, create: Bool = true, busyTimeout: TimeInterval = 10, schema: SchemaAccess = .migrate,
+        checkpointPages: Int = SQLiteJobStore.checkpointPages
+    ) throws {
         self.path = path
         let exists = FileManager.default.fileExists(atPath: path)
         if !exists {
@@ -54,6 +59,8 @@ public final class SQLiteJobStore: JobStore, RecordedFileLookup {
             // Opening would switch an empty file to WAL mode: a write, and nothing to read anyway.
             throw Migrations.outdated(path: path, missing: Migrations.names)
         }
+        let checkpointer = WALCheckpointer(path: path, thresholdPages: checkpointPages)
+        self.checkpointer = checkpointer
         var configuration = Configuration()
         configuration.busyMode = .timeout(busyTimeout)
         configuration.prepareDatabase { db in
@@ -62,7 +69,7 @@ public final class SQLiteJobStore: JobStore, RecordedFileLookup {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             // 64 MiB of page cache (the default is 2 MiB): planning a large catch-up spills far less.
             try db.execute(sql: "PRAGMA cache_size = -65536")
-            try Self.configureCheckpoints(db)
+            try Self.configureCheckpoints(db, checkpointer: checkpointer)
         }
         do {
             (pool, appliedMigrations) = try Self.openAndMigrate(
@@ -75,21 +82,21 @@ public final class SQLiteJobStore: JobStore, RecordedFileLookup {
         }
     }
 
-    /// Write-ahead log pages between automatic checkpoints: 16,384 (64 MiB of 4 KiB pages) instead of
-    /// SQLite's 1,000. A checkpoint runs on the committing writer and, with `synchronous = NORMAL`,
-    /// flushes the log and the database file to disk; at SQLite's interval a busy queue checkpointed
-    /// about 20 times a second, its writer waiting on each flush (`scripts/bench pool`, same hour: 7,400
-    /// jobs/s at 1,000 pages, 8,900-9,400 at 16,384; once the hot statements bypassed GRDB's argument
-    /// handling, one run without this setting was 6 % slower, within the noise).
+    /// Write-ahead log pages between checkpoints: 16,384 (64 MiB of 4 KiB pages) instead of SQLite's
+    /// 1,000. At SQLite's interval a busy queue checkpointed about 20 times a second, its writer waiting
+    /// on each flush (`scripts/bench pool`, same hour: 7,400 jobs/s at 1,000 pages, 8,900-9,400 at 16,384;
+    /// once the hot statements bypassed GRDB's argument handling, one run without this setting was 6 %
+    /// slower, within the noise). The checkpoints themselves run on `WALCheckpointer`'s thread.
     /// A log that grew beyond this (one large transaction, a checkpoint held back by a long read) is
     /// cut back to it once it starts over.
     public static let checkpointPages = 16_384
 
-    /// Applies `checkpointPages` and the log's size limit to a connection (the benchmark's raw
-    /// baseline uses it too, so both write with the same settings).
-    public static func configureCheckpoints(_ db: Database) throws {
-        try db.execute(sql: "PRAGMA wal_autocheckpoint = \(checkpointPages)")
+    /// Caps the log's file at `checkpointPages` and, when `db` is a writer's connection, hands its
+    /// checkpoints to `checkpointer` (the benchmark's raw baseline does the same, so both write with
+    /// the same settings).
+    public static func configureCheckpoints(_ db: Database, checkpointer: WALCheckpointer) throws {
         try db.execute(sql: "PRAGMA journal_size_limit = \(checkpointPages * 4096)")
+        if !db.configuration.readonly { checkpointer.install(on: db) }
     }
 
     /// Opens the pool and applies the migrations, trying again while another process holds a lock
@@ -157,6 +164,7 @@ public final class SQLiteJobStore: JobStore, RecordedFileLookup {
 
     /// Closes the database; later calls fail.
     public func close() throws {
+        checkpointer.close()
         try pool.close()
     }
 }
