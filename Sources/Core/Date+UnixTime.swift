@@ -9,6 +9,14 @@ extension Date {
         self.init(timeIntervalSince1970: TimeInterval(seconds))
     }
 
+    /// `2026-12-01T19:00:00Z`: the instant in UTC to the second, rounded down, as `formatted(.iso8601)`
+    /// writes it, without Foundation's calendar (which took a tenth of `status --json`'s time for a
+    /// thousand domains).
+    package var iso8601Seconds: String {
+        let time = CivilTime(unixSeconds: Int(unixSeconds))
+        return time.dateString + "T" + time.timeString + "Z"
+    }
+
     /// The start of the UTC hour containing this instant.
     public var startOfHour: Date {
         let seconds = unixSeconds

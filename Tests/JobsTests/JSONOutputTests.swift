@@ -3,7 +3,8 @@ import Foundation
 import Testing
 
 /// `JSONOutput` writes the same bytes as Foundation's `JSONEncoder` with sorted keys and unescaped
-/// slashes, which `status --json` printed before it.
+/// slashes, and `Date.iso8601Seconds` the same as `formatted(.iso8601)`: what `status --json` printed
+/// with before them.
 @Suite struct JSONOutputTests {
     /// What `JSONEncoder` writes for `value`, as `status --json` configured it.
     static func encoded(_ value: some Encodable) throws -> String {
@@ -62,5 +63,16 @@ import Testing
             fields.field("optional", document.optional)
         }
         #expect(output.text == (try Self.encoded(document)))
+    }
+
+    @Test("times print as formatted(.iso8601) prints them: UTC, to the second rounded down")
+    func isoTimesMatchFoundation() {
+        var instants: [TimeInterval] = [0, -1.5, 1_700_000_000.4, 1_700_000_000.9999, 951_782_400, 4_107_542_400, 253_402_300_799, 1e11]
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<1_000 { instants.append(TimeInterval(Int64.random(in: -2_000_000_000...8_000_000_000, using: &random)) + 0.5) }
+        for instant in instants {
+            let date = Date(timeIntervalSince1970: instant)
+            #expect(date.iso8601Seconds == date.formatted(.iso8601), "\(instant)")
+        }
     }
 }
