@@ -69,7 +69,7 @@ enum StatusFormatter {
     }
 
     /// The `status --json` object: `jobs` with the four counts, `domains` with the same per domain.
-    static func json(_ report: StatusReport, database: String, now: Date) throws -> String {
+    static func json(_ report: StatusReport, database: String, now: Date) -> String {
         StatusDocument(report, database: database, now: now).json
     }
 

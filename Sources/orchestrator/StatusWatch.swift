@@ -27,7 +27,7 @@ struct StatusWatch: Service {
             report.streams = try await store.streamStatus()
             let now = clock.now
             let text = json
-                ? try StatusFormatter.json(report, database: store.path, now: now)
+                ? StatusFormatter.json(report, database: store.path, now: now)
                 : StatusFormatter.table(report, database: store.path, now: now)
             if terminal {
                 print(Self.clearScreen + text + "\n\nrefreshing every \(interval.components.seconds) s; Ctrl-C to stop")

@@ -81,10 +81,11 @@ extension SQLiteJobStore {
         // table, the (hour, domain_id) indexes and the pending index all grow at their ends.
         //
         // The table's checks are not evaluated for this one statement: every column it writes is a
-        // default or the plan's first hour (checked above to be whole) plus a multiple of 3600, so they hold by construction,
-        // and evaluating them for each row was about a quarter of the statement's CPU (`scripts/bench
-        // plan`). The pragma is set back before anything else runs on the connection; it also expires the
-        // connection's prepared statements, which SQLite prepares again, with their checks, at next use.
+        // default or the plan's first hour (checked above to be whole) plus a multiple of 3600, so they
+        // hold by construction, and evaluating them for each row was about a quarter of the statement's
+        // CPU (`scripts/bench plan`). The pragma is set back before anything else runs on the connection;
+        // it also expires the connection's prepared statements, which SQLite prepares again, with their
+        // checks, at next use.
         try db.execute(sql: "PRAGMA ignore_check_constraints = ON")
         let insertion = Result { () throws -> Int in
             try db.execute(

@@ -100,15 +100,15 @@ extension SQLiteJobStore {
                     copy_downloads_avoided, reconcile_downloads_avoided
                 FROM domains ORDER BY source, domain
                 """, in: db)
-            var domainIDs: [Int64] = []
+            var rows: [(id: Int64, row: DomainRow)] = []
             try domainRows.forEachRow {
                 let domainID = domainRows.int64(0)
-                domainIDs.append(domainID)
-                slots[slot(domainID)].row = DomainSlot.Row(
+                _ = slot(domainID)
+                rows.append((domainID, DomainRow(
                     source: domainRows.text(1), domain: domainRows.text(2), active: domainRows.int64(3) != 0,
                     plannedUntil: domainRows.isNull(4) ? nil : domainRows.int64(4), skippedHours: Int(domainRows.int64(5)),
                     windowCount: Int(domainRows.int64(6)), replaced: Int(domainRows.int64(7)),
-                    avoided: AvoidedDownloads(copy: Int(domainRows.int64(8)), reconcile: Int(domainRows.int64(9))))
+                    avoided: AvoidedDownloads(copy: Int(domainRows.int64(8)), reconcile: Int(domainRows.int64(9))))))
             }
             let openWindows = try DirectStatement("""
                 SELECT domain_id, hour, state FROM jobs INDEXED BY jobs_open WHERE state <> 'done'
@@ -133,9 +133,8 @@ extension SQLiteJobStore {
             var totals = StateCounts()
             var settling = SettleCounts()
             var avoided = AvoidedDownloads()
-            let domains = domainIDs.map { domainID in
+            let domains = rows.map { domainID, row in
                 let entry = slots[Int(domainID)]
-                let row = entry.row!
                 var counts = entry.open
                 counts.done = max(0, row.windowCount - counts.pending - counts.running - counts.failed)
                 let domainSettling = SettleCounts(final: max(0, counts.done - entry.provisional), replaced: row.replaced)
@@ -174,21 +173,20 @@ extension SQLiteJobStore {
         }
     }
 
-    /// What `status` gathers about one domain: its row, and the sums of its open and provisional windows.
-    private struct DomainSlot {
-        struct Row {
-            var source: String
-            var domain: String
-            var active: Bool
-            var plannedUntil: Int64?
-            var skippedHours: Int
-            var windowCount: Int
-            var replaced: Int
-            var avoided: AvoidedDownloads
-        }
+    /// A `domains` row as `status` reads it.
+    private struct DomainRow {
+        var source: String
+        var domain: String
+        var active: Bool
+        var plannedUntil: Int64?
+        var skippedHours: Int
+        var windowCount: Int
+        var replaced: Int
+        var avoided: AvoidedDownloads
+    }
 
-        /// Nil for an id no domain row has (a gap, or a window whose domain is missing).
-        var row: Row?
+    /// What `status` sums about one domain's open and provisional windows.
+    private struct DomainSlot {
         var open = StateCounts()
         var oldestOpen: Int64?
         var provisional = 0

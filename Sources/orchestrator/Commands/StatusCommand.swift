@@ -43,7 +43,7 @@ struct StatusCommand: AsyncParsableCommand {
         report.streams = try await store.streamStatus()
         let now = try CommandClock.make().now
         if json {
-            print(try StatusFormatter.json(report, database: store.path, now: now))
+            print(StatusFormatter.json(report, database: store.path, now: now))
         } else {
             print(StatusFormatter.table(report, database: store.path, now: now))
         }
