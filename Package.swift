@@ -38,6 +38,9 @@ let package = Package(
         // by default); `--disable-default-traits` builds with zlib and the table instead, where ISA-L is
         // missing.
         .systemLibrary(name: "CISAL", path: "Sources/CISAL", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
+        // The receiver's fast path for flat log lines (AVX2 bit masks, C intrinsics), with the general
+        // scanner in `Ingest` for everything else and on processors without AVX2.
+        .target(name: "CLineScan"),
         // The lowest layer: the injected clock, Unix-time helpers, classified errors, POSIX file calls.
         .target(name: "Core"),
         // The job model (windows, leases, per-file results, the upload ledger) and the `JobStore`
@@ -130,7 +133,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "Core", "JobModel", "Jobs", "CZlib", .target(name: "CISAL", condition: .when(traits: ["ISAL"])),
+                "Core", "JobModel", "Jobs", "CZlib", "CLineScan", .target(name: "CISAL", condition: .when(traits: ["ISAL"])),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

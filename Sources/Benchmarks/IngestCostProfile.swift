@@ -9,7 +9,7 @@ import Musl
 #endif
 
 /// What each step of a durable request costs on one core, per byte of log data, measured apart from
-/// HTTP on the benchmark's own bodies: the scan and filing, SHA-256 of the body, the gzip member of
+/// HTTP on the benchmark's own bodies: the scan and filing (also with the lines read byte by byte), SHA-256 of the body, the gzip member of
 /// the lines, and for `--gzip` bodies the inflate; beside them, for comparison, a copy of the body
 /// into a fresh buffer and into a reused one, and ISA-L's stateless deflate at several settings.
 ///
@@ -49,6 +49,10 @@ struct IngestCostProfile {
         }
         costs["file_newline"] = perByte(newline) { filer.file($0).acceptedLines }
         costs["file_array"] = perByte(array) { filer.file($0).acceptedLines }
+        // The same with every line read byte by byte (the receiver before `CLineScan`).
+        let bytewise = BatchFiler(endpoint: endpoint, timeZone: TimeZone(identifier: "UTC")!, vectored: false)
+        costs["file_newline_bytewise"] = perByte(newline) { bytewise.file($0).acceptedLines }
+        costs["file_array_bytewise"] = perByte(array) { bytewise.file($0).acceptedLines }
         costs["sha256"] = perByte(newline) { body in
             var hasher = SHA256()
             hasher.update(bufferPointer: UnsafeRawBufferPointer(body))

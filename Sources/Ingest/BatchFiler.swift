@@ -77,11 +77,15 @@ package struct BatchFiler {
     let endpoint: IngestEndpoint
     /// The zone of the lines' `date` and `time`.
     let timeZone: TimeZone
+    /// Whether lines are read by the vectored scanner first (`JSONLineScanner.scanFlatObjectVectored`).
+    let vectored: Bool
 
-    /// A filer for bodies that came to `endpoint`, reading times in `timeZone`.
-    package init(endpoint: IngestEndpoint, timeZone: TimeZone) {
+    /// A filer for bodies that came to `endpoint`, reading times in `timeZone`. `vectored: false` reads
+    /// every line byte by byte, for tests and the benchmark to compare with.
+    package init(endpoint: IngestEndpoint, timeZone: TimeZone, vectored: Bool = true) {
         self.endpoint = endpoint
         self.timeZone = timeZone
+        self.vectored = vectored
     }
 
     /// Files `body`.
@@ -115,7 +119,7 @@ package struct BatchFiler {
             while last > first, JSONLineScanner.isSpace(bytes[last - 1]) { last -= 1 }
             if first < last {
                 if bytes[first] == UInt8(ascii: "{") {
-                    let scan = JSONLineScanner.scanObject(bytes, from: first, limit: last)
+                    let scan = JSONLineScanner.scanObject(bytes, from: first, limit: last, vectored: vectored)
                     if scan.valid && scan.end == last {
                         builder.add(bytes, first..<last, scan)
                     } else {
@@ -142,7 +146,7 @@ package struct BatchFiler {
             if bytes[index] == UInt8(ascii: "]") { break }
             let elementStart = index
             if bytes[index] == UInt8(ascii: "{") {
-                let scan = JSONLineScanner.scanObject(bytes, from: index, limit: limit)
+                let scan = JSONLineScanner.scanObject(bytes, from: index, limit: limit, vectored: vectored)
                 guard scan.valid else {
                     builder.quarantine(bytes, elementStart..<limit, reason: "malformed JSON array")
                     return

@@ -18,6 +18,8 @@ struct ScannedObject {
     var disid: Range<Int>?
 }
 
+import CLineScan
+
 /// A byte-level scanner over one request body. Pure and allocation-free; `bytes` is the whole body.
 enum JSONLineScanner {
     private static let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
@@ -35,7 +37,10 @@ enum JSONLineScanner {
     /// on every `:` and `,` of a line). Anything else (a nested value, a stray token, a broken string,
     /// the limit) is left to `scanAnyObject`, from the start, which defines the result; on a flat object
     /// both give the same.
-    static func scanObject(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, limit: Int) -> ScannedObject {
+    ///
+    /// With `vectored` (the default), `scanFlatObjectVectored` is tried first.
+    static func scanObject(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, limit: Int, vectored: Bool = true) -> ScannedObject {
+        if vectored, let found = scanFlatObjectVectored(bytes, from: start, limit: limit) { return found }
         var result = ScannedObject(end: limit)
         var index = start + 1
         /// Skips JSON whitespace, noting raw line breaks; false at the limit.
@@ -99,6 +104,35 @@ enum JSONLineScanner {
             break
         }
         return scanAnyObject(bytes, from: start, limit: limit)
+    }
+
+    /// Whether this processor runs `scanFlatObjectVectored` (AVX2 and PCLMULQDQ); without them it always
+    /// answers nil.
+    static let vectoredPathAvailable = line_scan_available() != 0
+
+    /// The flat object at `start` read 64 bytes at a time (`line_scan_flat_object` in `CLineScan`): bit
+    /// masks of the bytes that matter, strings found from the unescaped quotes, only the tokens between
+    /// strings walked. Nil for anything but a well-formed flat line (then `scanObject` reads it byte by
+    /// byte); on the lines it reads, the result is what `scanAnyObject` gives.
+    /// `paths` restricts it to the compact path or the token walk, for tests.
+    static func scanFlatObjectVectored(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, limit: Int, paths: VectoredPaths = .all) -> ScannedObject? {
+        guard let base = bytes.baseAddress else { return nil }
+        var found = line_scan_result()
+        guard line_scan_flat_object_using(base, Int64(bytes.count), Int64(start), Int64(limit), paths.rawValue, &found) != 0 else { return nil }
+        func range(_ lower: Int64, _ upper: Int64) -> Range<Int>? { lower < 0 ? nil : Int(lower)..<Int(upper) }
+        return ScannedObject(
+            end: Int(found.end), valid: true, hasLineBreak: found.has_line_break != 0, date: range(found.date_start, found.date_end),
+            time: range(found.time_start, found.time_end), disid: range(found.disid_start, found.disid_end))
+    }
+
+    /// The ways `scanFlatObjectVectored` reads an object.
+    struct VectoredPaths: OptionSet {
+        let rawValue: Int32
+        /// A line with no whitespace between tokens, checked with bit masks alone.
+        static let compact = VectoredPaths(rawValue: Int32(LINE_SCAN_COMPACT))
+        /// Any flat line, by walking its tokens.
+        static let tokens = VectoredPaths(rawValue: Int32(LINE_SCAN_TOKENS))
+        static let all: VectoredPaths = [.compact, .tokens]
     }
 
     /// Scans the object that starts with `{` at `start`, stopping at `limit`, whatever its shape: a

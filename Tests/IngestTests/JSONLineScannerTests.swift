@@ -88,12 +88,115 @@ extension JSONLineScannerTests {
                     for limit in Set([bytes.count, min(bytes.count, start + 8), min(bytes.count, start + 300), min(bytes.count, start + 590)]) {
                         let flat = JSONLineScanner.scanObject(bytes, from: start, limit: limit)
                         let general = JSONLineScanner.scanAnyObject(bytes, from: start, limit: limit)
+                        for paths in [JSONLineScanner.VectoredPaths.compact, .tokens] {
+                            if let vectored = JSONLineScanner.scanFlatObjectVectored(bytes, from: start, limit: limit, paths: paths) {
+                                #expect(Self.same(vectored, general), "at \(start), limit \(limit), paths \(paths.rawValue)")
+                            }
+                        }
                         #expect(
                             flat.end == general.end && flat.valid == general.valid && flat.hasLineBreak == general.hasLineBreak && flat.date == general.date
                                 && flat.time == general.time && flat.disid == general.disid, "at \(start), limit \(limit)")
                     }
                 }
             }
+        }
+    }
+}
+
+extension JSONLineScannerTests {
+    /// Whether two scans agree on everything the filer reads.
+    static func same(_ left: ScannedObject, _ right: ScannedObject) -> Bool {
+        left.end == right.end && left.valid == right.valid && left.hasLineBreak == right.hasLineBreak && left.date == right.date
+            && left.time == right.time && left.disid == right.disid
+    }
+
+    @Test("The vectored path reads every clean sender line, in both formats, and gives what the general state machine gives")
+    func vectoredPathReadsSenderLines() throws {
+        try #require(JSONLineScanner.vectoredPathAvailable, "this processor has AVX2 and PCLMULQDQ; the path must be on")
+        let lines = (0..<300).map { index in
+            SenderLog.line(
+                time: String(format: "09:%02d:%02d", index / 60 % 60, index % 60) + (index % 2 == 0 ? ":123" : ""),
+                uri: "/p" + String(repeating: "x", count: index % 70) + "?a=1\\u0026b=\\\"q\\\\", bytes: index * 37,
+                extra: index % 3 == 0 ? #", "x-disid" : "77" , "note":"\u2028\t\\""# : "")
+        }
+        let newline = Array(lines.joined(separator: "\n").utf8)
+        let array = Array(("[" + lines.joined(separator: ",\n ") + "]").utf8)
+        // A third of the lines have spaces between tokens: the token walk reads them, the compact path
+        // the others.
+        for (paths, expected) in [(JSONLineScanner.VectoredPaths.all, 300), (.compact, 200), (.tokens, 300)] {
+            for body in [newline, array] {
+                body.withUnsafeBufferPointer { bytes in
+                    var read = 0
+                    for start in bytes.indices where bytes[start] == UInt8(ascii: "{") && (start == 0 || bytes[start - 1] != UInt8(ascii: ":")) {
+                        guard let vectored = JSONLineScanner.scanFlatObjectVectored(bytes, from: start, limit: bytes.count, paths: paths) else { continue }
+                        read += 1
+                        #expect(Self.same(vectored, JSONLineScanner.scanAnyObject(bytes, from: start, limit: bytes.count)), "at \(start)")
+                    }
+                    #expect(read == expected, "paths \(paths.rawValue)")
+                }
+            }
+        }
+    }
+
+    @Test("The vectored path agrees with the general state machine with any special byte at any offset around its 64-byte blocks")
+    func vectoredPathAgreesAtBlockEdges() {
+        // A flat line long enough to span several blocks; each variant puts one special byte (or a
+        // backslash pair, or a run of backslashes) at one offset, and cuts the body at several limits,
+        // including the end of the buffer, where the last block is read through a padded copy.
+        let line = Array(SenderLog.line(uri: "/a" + String(repeating: "b", count: 150)).utf8)
+        let specials: [[UInt8]] = [
+            [0x22], [0x5C], [0x5C, 0x5C], [0x5C, 0x22], [0x5C, 0x5C, 0x5C], [0x01], [0x0A], [0x0D], [0x09], [0x20], [0x7B], [0x7D], [0x5B],
+            [0x5D], [0x3A], [0x2C], [0x30], [0xE2, 0x80, 0xA8],
+        ]
+        for special in specials {
+            for offset in 1..<(line.count - 1) {
+                var body = line
+                body.replaceSubrange(offset..<min(line.count - 1, offset + special.count), with: special)
+                body.withUnsafeBufferPointer { bytes in
+                    for limit in Set([bytes.count, bytes.count - 1, min(bytes.count, 64), min(bytes.count, 128), min(bytes.count, offset + 1)]) {
+                        let general = JSONLineScanner.scanAnyObject(bytes, from: 0, limit: limit)
+                        for paths in [JSONLineScanner.VectoredPaths.compact, .tokens] {
+                            if let vectored = JSONLineScanner.scanFlatObjectVectored(bytes, from: 0, limit: limit, paths: paths) {
+                                #expect(Self.same(vectored, general), "special \(special) at \(offset), limit \(limit), paths \(paths.rawValue)")
+                            }
+                        }
+                        #expect(Self.same(JSONLineScanner.scanObject(bytes, from: 0, limit: limit), general), "special \(special) at \(offset), limit \(limit)")
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension JSONLineScannerTests {
+    @Test("Filing with the vectored scanner gives the same chunks, NDJSON and quarantine as filing byte by byte, on sender bodies with bytes replaced at random")
+    func vectoredFilingMatchesBytewiseFiling() {
+        let endpoint = IngestEndpoint(path: "/logs", disidDomains: ["12345": "a.example", "77": "b.example"])
+        let utc = TimeZone(identifier: "UTC")!
+        let vectored = BatchFiler(endpoint: endpoint, timeZone: utc)
+        let bytewise = BatchFiler(endpoint: endpoint, timeZone: utc, vectored: false)
+        let lines = (0..<240).map { index in
+            SenderLog.line(
+                date: index % 50 == 7 ? "2026-02-30" : "2026-11-01", time: String(format: "%02d:%02d:%02d", index / 40, index % 60, index % 59),
+                uri: "/p\(index)?a=1\\u0026b=\\\"q\\\\", bytes: index, extra: index % 4 == 0 ? #", "x-disid" : "77""# : "")
+        }
+        var bodies = [Array(lines.joined(separator: "\n").utf8), Array(("[" + lines.joined(separator: ",\n ") + "]").utf8)]
+        let alphabet: [UInt8] = [0x22, 0x5C, 0x01, 0x0A, 0x0D, 0x09, 0x20, 0x7B, 0x7D, 0x2C, 0x3A, 0x5B, 0x5D, 0x30, 0x74]
+        var state: UInt64 = 7
+        for round in 0..<24 {
+            var mutated = bodies[round % 2]
+            for _ in 0..<[3, 30, 300][round % 3] {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                mutated[Int(state >> 33) % mutated.count] = alphabet[Int(state >> 20) % alphabet.count]
+            }
+            bodies.append(mutated)
+        }
+        for (index, body) in bodies.enumerated() {
+            let fast = vectored.file(body), slow = bytewise.file(body)
+            #expect(fast.chunks.map { [$0.domain, "\($0.hour)", "\($0.lineCount)"] } == slow.chunks.map { [$0.domain, "\($0.hour)", "\($0.lineCount)"] }, "body \(index)")
+            #expect(fast.chunks.map { $0.ndjson(in: body) } == slow.chunks.map { $0.ndjson(in: body) }, "body \(index)")
+            #expect(fast.quarantined == slow.quarantined, "body \(index)")
+            if index < 2 { #expect(fast.acceptedLines > 200 && fast.quarantined.count == 5, "body \(index)") }
         }
     }
 }
