@@ -117,24 +117,47 @@ public final class IngestReceiver: Sendable {
     /// Files and stores one request body (as sent, read in place unless it must be inflated); `gzip`
     /// when its `Content-Encoding` says so.
     public func accept(body sent: ByteBuffer, gzip: Bool, endpoint: IngestEndpoint) async -> IngestReply {
-        let prepared: Prepared
+        await store(sent.withUnsafeReadableBytes { prepare(sent: $0, gzip: gzip, endpoint: endpoint) }, endpoint: endpoint)
+    }
+
+    /// Files and stores the body collected in `sent`, read in place: the server's way, whose buffers
+    /// are reused from request to request.
+    func accept(body sent: BodyBuffer, gzip: Bool, endpoint: IngestEndpoint) async -> IngestReply {
+        await store(sent.withBytes { prepare(sent: $0, gzip: gzip, endpoint: endpoint) }, endpoint: endpoint)
+    }
+
+    /// A body filed, digested and compressed, or the reply refusing it.
+    private enum Preparation {
+        case ready(Prepared)
+        case refused(IngestReply)
+    }
+
+    /// Inflates the body as sent when it is gzip, then prepares it; after this nothing reads `sent`.
+    private func prepare(sent: UnsafeRawBufferPointer, gzip: Bool, endpoint: IngestEndpoint) -> Preparation {
         if gzip {
             do {
-                prepared = try sent.withUnsafeReadableBytes { compressed in
+                return .ready(
                     try inflateBuffers.withItem { (buffer) throws(GzipInflater.Failure) in
-                        try GzipInflater.inflate(compressed, limit: configuration.maxDecompressedBytes, into: buffer) { prepare($0, endpoint: endpoint) }
-                    }
-                }
+                        try GzipInflater.inflate(sent, limit: configuration.maxDecompressedBytes, into: buffer) { prepare($0, endpoint: endpoint) }
+                    })
             } catch GzipInflater.Failure.tooLarge {
-                return .error(413, "decompressed body larger than \(configuration.maxDecompressedBytes) bytes")
+                return .refused(.error(413, "decompressed body larger than \(configuration.maxDecompressedBytes) bytes"))
             } catch {
-                return .error(400, "body is not valid gzip")
+                return .refused(.error(400, "body is not valid gzip"))
             }
-        } else {
-            guard sent.readableBytes <= configuration.maxDecompressedBytes else {
-                return .error(413, "body larger than \(configuration.maxDecompressedBytes) bytes")
-            }
-            prepared = sent.withUnsafeReadableBytes { prepare($0.assumingMemoryBound(to: UInt8.self), endpoint: endpoint) }
+        }
+        guard sent.count <= configuration.maxDecompressedBytes else {
+            return .refused(.error(413, "body larger than \(configuration.maxDecompressedBytes) bytes"))
+        }
+        return .ready(prepare(sent.assumingMemoryBound(to: UInt8.self), endpoint: endpoint))
+    }
+
+    /// Appends a prepared body to the spool and says how it went.
+    private func store(_ preparation: Preparation, endpoint: IngestEndpoint) async -> IngestReply {
+        let prepared: Prepared
+        switch preparation {
+        case .ready(let ready): prepared = ready
+        case .refused(let reply): return reply
         }
         let filed = prepared.filed
         guard filed.acceptedLines > 0 else {

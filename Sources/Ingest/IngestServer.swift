@@ -17,6 +17,8 @@ public struct IngestServer: Service {
     private let logger: Logger
     private let discardPath: String?
     private let onListening: @Sendable (Int) async -> Void
+    /// Bodies are collected into these, reused from request to request (`BodyBuffer`).
+    private let bodyBuffers = ReusePool { BodyBuffer() }
 
     /// Creates the server. `discardPath`, when set, adds a route that reads and discards bodies on the
     /// same stack (the benchmark's ceiling). `onListening` is given the bound port.
@@ -58,9 +60,10 @@ public struct IngestServer: Service {
         let router = Router(context: BasicRequestContext.self)
         let receiver = self.receiver
         let maxBody = configuration.maxBodyBytes
+        let bodyBuffers = self.bodyBuffers
         for endpoint in configuration.endpoints {
             router.post(RouterPath(endpoint.path)) { request, _ -> Response in
-                let reply = await Self.handle(request, endpoint: endpoint, receiver: receiver, maxBody: maxBody)
+                let reply = await Self.handle(request, endpoint: endpoint, receiver: receiver, maxBody: maxBody, bodyBuffers: bodyBuffers)
                 IngestMetrics.record(reply)
                 var headers: HTTPFields = [.contentType: "application/json"]
                 if let retryAfter = reply.retryAfter { headers[.retryAfter] = String(retryAfter) }
@@ -73,7 +76,7 @@ public struct IngestServer: Service {
         }
         if let discardPath {
             router.post(RouterPath(discardPath)) { request, _ -> Response in
-                _ = try await Self.readBody(request, maxBody: maxBody)
+                try await Self.withBodyBuffer(from: bodyBuffers) { try await Self.readBody(request, maxBody: maxBody, into: $0) }
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{}")))
             }
         }
@@ -82,20 +85,30 @@ public struct IngestServer: Service {
 
     private struct BodyTooLarge: Error {}
 
-    /// The request's body in one buffer sized by its `Content-Length` (no regrowing and copying as it
-    /// arrives); throws `BodyTooLarge` past `maxBody`. Both the receiver and the benchmark's discard
-    /// route read bodies this way.
-    private static func readBody(_ request: Request, maxBody: Int) async throws -> ByteBuffer {
+    /// Reads the request's body into `buffer`, sized first by its `Content-Length` (no regrowing and
+    /// copying as it arrives); throws `BodyTooLarge` past `maxBody`. Both the receiver and the
+    /// benchmark's discard route read bodies this way.
+    private static func readBody(_ request: Request, maxBody: Int, into buffer: BodyBuffer) async throws {
         let declared = request.headers[.contentLength].flatMap { Int($0) } ?? 0
-        var body = ByteBufferAllocator().buffer(capacity: min(max(declared, 0), maxBody))
+        buffer.reset(expecting: min(max(declared, 0), maxBody))
         for try await fragment in request.body {
-            guard body.readableBytes + fragment.readableBytes <= maxBody else { throw BodyTooLarge() }
-            body.writeImmutableBuffer(fragment)
+            guard buffer.append(fragment, limit: maxBody) else { throw BodyTooLarge() }
         }
-        return body
     }
 
-    private static func handle(_ request: Request, endpoint: IngestEndpoint, receiver: IngestReceiver, maxBody: Int) async -> IngestReply {
+    /// Runs `body` with a body buffer of `pool`, given back (trimmed) when it returns.
+    private static func withBodyBuffer<Result>(from pool: ReusePool<BodyBuffer>, _ body: (BodyBuffer) async throws -> Result) async rethrows -> Result {
+        let buffer = pool.take()
+        defer {
+            buffer.trim()
+            pool.giveBack(buffer)
+        }
+        return try await body(buffer)
+    }
+
+    private static func handle(
+        _ request: Request, endpoint: IngestEndpoint, receiver: IngestReceiver, maxBody: Int, bodyBuffers: ReusePool<BodyBuffer>
+    ) async -> IngestReply {
         let authorized = receiver.isAuthorized(endpoint) { name in
             HTTPField.Name(name).flatMap { request.headers[$0] }
         }
@@ -109,14 +122,15 @@ public struct IngestServer: Service {
         }
         guard receiver.enter() else { return receiver.busyReply }
         defer { receiver.leave() }
-        let body: ByteBuffer
-        do {
-            body = try await readBody(request, maxBody: maxBody)
-        } catch is BodyTooLarge {
-            return .error(413, "body larger than \(maxBody) bytes")
-        } catch {
-            return .error(400, "body not received whole")
+        return await withBodyBuffer(from: bodyBuffers) { body in
+            do {
+                try await readBody(request, maxBody: maxBody, into: body)
+            } catch is BodyTooLarge {
+                return .error(413, "body larger than \(maxBody) bytes")
+            } catch {
+                return .error(400, "body not received whole")
+            }
+            return await receiver.accept(body: body, gzip: encoding.hasSuffix("gzip"), endpoint: endpoint)
         }
-        return await receiver.accept(body: body, gzip: encoding.hasSuffix("gzip"), endpoint: endpoint)
     }
 }

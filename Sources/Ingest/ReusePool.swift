@@ -1,9 +1,10 @@
 import Synchronization
 
-/// Objects a request borrows for its synchronous work (compressors, inflate buffers) and gives back,
-/// so the next request reuses their memory instead of mapping fresh memory. A request holds one only
-/// while it runs synchronously, so no more exist than requests doing that at once (at most the
-/// cooperative pool's threads); at most `keptCount` idle ones are kept.
+/// Objects a request borrows (compressors, inflate buffers, body buffers) and gives back, so the next
+/// request reuses their memory instead of mapping fresh memory. No more exist than requests holding
+/// one at once: for the synchronous work, at most the cooperative pool's threads; for a body buffer,
+/// the requests in flight (bounded by `ingest.max_concurrent_requests`). At most `keptCount` idle ones
+/// are kept.
 package final class ReusePool<Item: AnyObject & Sendable>: Sendable {
     private let idle = Mutex<[Item]>([])
     private let make: @Sendable () -> Item
@@ -17,12 +18,20 @@ package final class ReusePool<Item: AnyObject & Sendable>: Sendable {
 
     /// Runs `body` with an item no other caller uses meanwhile.
     package func withItem<Result, Failure: Error>(_ body: (Item) throws(Failure) -> Result) throws(Failure) -> Result {
-        let item = idle.withLock { $0.popLast() } ?? make()
-        defer {
-            idle.withLock { idle in
-                if idle.count < keptCount { idle.append(item) }
-            }
-        }
+        let item = take()
+        defer { giveBack(item) }
         return try body(item)
+    }
+
+    /// An item no other caller uses until it is given back (for use across suspension points).
+    package func take() -> Item {
+        idle.withLock { $0.popLast() } ?? make()
+    }
+
+    /// Gives back an item `take` returned; the caller must not use it afterwards.
+    package func giveBack(_ item: Item) {
+        idle.withLock { idle in
+            if idle.count < keptCount { idle.append(item) }
+        }
     }
 }
