@@ -171,6 +171,15 @@ static inline const uint8_t *block_source(const uint8_t *bytes, int64_t count, i
     return padded;
 }
 
+// Reads the block at `base`: its source (see `block_source`), its bits and its strings.
+LINE_SCAN_TARGET static inline const uint8_t *read_block(
+    const uint8_t *bytes, int64_t count, int64_t base, uint8_t padded[64 + 16], string_carries *carries, block_bits *bits, block_strings *strings) {
+    const uint8_t *source = block_source(bytes, count, base, padded);
+    classify(source, bits);
+    *strings = locate_strings(bits, carries);
+    return source;
+}
+
 static inline void clear_result(line_scan_result *result) {
     result->date_start = result->date_end = result->time_start = result->time_end = -1;
     result->disid_start = result->disid_end = -1;
@@ -197,10 +206,9 @@ LINE_SCAN_TARGET static int scan_compact(const uint8_t *bytes, int64_t count, in
     uint64_t key_start_carry = 0, key_end_carry = 0, colon_carry = 0, value_end_carry = 0, bare_carry = 0;
     uint8_t padded[64 + 16];
     for (int64_t base = start; base < limit; base += 64) {
-        const uint8_t *source = block_source(bytes, count, base, padded);
         block_bits bits;
-        classify(source, &bits);
-        block_strings strings = locate_strings(&bits, &carries);
+        block_strings strings;
+        const uint8_t *source = read_block(bytes, count, base, padded, &carries, &bits, &strings);
         uint64_t outside = strings.outside;
         uint64_t opening = strings.quotes & strings.inside, closing = strings.quotes & ~strings.inside;
         uint64_t opens = bits.opens & outside, closes = bits.closes & outside, colons = bits.colons & outside, commas = bits.commas & outside;
@@ -251,10 +259,9 @@ LINE_SCAN_TARGET static int scan_tokens(const uint8_t *bytes, int64_t count, int
     int pending = FIELD_NONE;
     uint8_t padded[64 + 16];
     for (int64_t base = start; base < limit; base += 64) {
-        const uint8_t *source = block_source(bytes, count, base, padded);
         block_bits bits;
-        classify(source, &bits);
-        block_strings strings = locate_strings(&bits, &carries);
+        block_strings strings;
+        const uint8_t *source = read_block(bytes, count, base, padded, &carries, &bits, &strings);
         uint64_t outside = strings.outside, inside = strings.inside;
         uint64_t punctuation = bits.opens | bits.closes | bits.brackets | bits.colons | bits.commas;
         uint64_t bare = outside & ~bits.spaces & ~punctuation;
