@@ -12,9 +12,10 @@ import TestSupport
 /// `orchestrator-bench ingest`: the push receiver under load from sender-like clients.
 ///
 /// Senders POST 512 KiB batches of realistic ~590-byte lines (JSON_Array and JSON_Newline alternately,
-/// optionally gzip), each body unique, retrying on non-2xx. Three phases on the same in-process
-/// server and HTTP stack: a route that reads and discards bodies (the ceiling), the durable receiver
-/// at full speed, and the durable receiver paced at half the rate it reached (acknowledgement latency).
+/// optionally gzip), each body unique, retrying on non-2xx. Four phases on the same in-process
+/// server and HTTP stack: a route that reads and discards bodies (the ceiling), one that also files,
+/// digests and compresses them but stores nothing (prepared), the durable receiver at full speed, and
+/// the durable receiver paced at half the rate it reached (acknowledgement latency).
 /// MB are 10^6 bytes of log data as sent, before compression.
 enum IngestBenchmark {
     struct Options {
@@ -57,7 +58,7 @@ enum IngestBenchmark {
         logger.logLevel = .warning
         let receiver = IngestReceiver(configuration: configuration, spool: spool, clock: SystemWallClock(), logger: logger)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let server = IngestServer(configuration: configuration, receiver: receiver, logger: logger, discardPath: "/discard") { port in
+        let server = IngestServer(configuration: configuration, receiver: receiver, logger: logger, discardPath: "/discard", preparePath: "/prepare") { port in
             continuation.yield(port)
             continuation.finish()
         }
@@ -73,6 +74,8 @@ enum IngestBenchmark {
 
         let ceiling = try await phase(url: "http://127.0.0.1:\(port)/discard", options: options, bodies: bodies, client: client, pace: nil)
         Progress.say("ingest: ceiling (read and discard): \(format(ceiling.megabytesPerSecond)) MB/s, \(format(ceiling.cpuNanosecondsPerByte)) ns CPU per byte on \(format(ceiling.cores)) cores")
+        let prepared = try await phase(url: "http://127.0.0.1:\(port)/prepare", options: options, bodies: bodies, client: client, pace: nil)
+        Progress.say("ingest: prepared, not stored (filing, digest, compression): \(format(prepared.megabytesPerSecond)) MB/s, \(format(prepared.cpuNanosecondsPerByte)) ns CPU per byte on \(format(prepared.cores)) cores")
         let full = try await phase(url: "http://127.0.0.1:\(port)/logs/bench.example", options: options, bodies: bodies, client: client, pace: nil)
         Progress.say("ingest: durable at full speed: \(format(full.megabytesPerSecond)) MB/s, \(Int(full.linesPerSecond)) lines/s, p50 \(format(full.p50)) ms, p99 \(format(full.p99)) ms, \(format(full.cpuNanosecondsPerByte)) ns CPU per byte on \(format(full.cores)) cores")
         let half = try await phase(
@@ -101,11 +104,14 @@ enum IngestBenchmark {
             "full_rate_p50_ack_ms": round2(full.p50), "full_rate_p99_ack_ms": round2(full.p99),
             "half_rate_mb_per_second": round2(half.megabytesPerSecond),
             "ceiling_mb_per_second": round2(ceiling.megabytesPerSecond),
+            "prepared_mb_per_second": round2(prepared.megabytesPerSecond),
             "ratio": round2(full.megabytesPerSecond / max(ceiling.megabytesPerSecond, 0.001)),
             "retried_requests": full.retries + half.retries,
             "spool_line_bytes": spoolBytes, "spool_file_bytes": fileBytes,
-            "phase_cpu_ns_per_byte": ["ceiling": round2(ceiling.cpuNanosecondsPerByte), "durable": round2(full.cpuNanosecondsPerByte)],
-            "phase_cpu_cores": ["ceiling": round2(ceiling.cores), "durable": round2(full.cores)],
+            "phase_cpu_ns_per_byte": [
+                "ceiling": round2(ceiling.cpuNanosecondsPerByte), "prepared": round2(prepared.cpuNanosecondsPerByte), "durable": round2(full.cpuNanosecondsPerByte),
+            ],
+            "phase_cpu_cores": ["ceiling": round2(ceiling.cores), "prepared": round2(prepared.cores), "durable": round2(full.cores)],
             "step_cpu_ns_per_byte": costs.nanosecondsPerByte, "step_deflated_bytes": costs.deflatedBytes,
         ]
         let json = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])

@@ -126,6 +126,17 @@ public final class IngestReceiver: Sendable {
         await store(sent.withBytes { prepare(sent: $0, gzip: gzip, endpoint: endpoint) }, endpoint: endpoint)
     }
 
+    /// Files, digests and compresses the body collected in `sent` as `accept` would, and stores nothing:
+    /// the benchmark's measure of the durable route without the spool.
+    func prepareWithoutStoring(body sent: BodyBuffer, gzip: Bool, endpoint: IngestEndpoint) -> IngestReply {
+        switch sent.withBytes({ prepare(sent: $0, gzip: gzip, endpoint: endpoint) }) {
+        case .ready(let prepared):
+            return IngestReply(status: 200, body: "{\"prepared\":\(prepared.filed.acceptedLines),\"bytes\":\(prepared.append.chunks.reduce(0) { $0 + $1.data.count })}")
+        case .refused(let reply):
+            return reply
+        }
+    }
+
     /// A body filed, digested and compressed, or the reply refusing it.
     private enum Preparation {
         case ready(Prepared)

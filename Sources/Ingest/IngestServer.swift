@@ -16,20 +16,24 @@ public struct IngestServer: Service {
     private let receiver: IngestReceiver
     private let logger: Logger
     private let discardPath: String?
+    private let preparePath: String?
     private let onListening: @Sendable (Int) async -> Void
     /// Bodies are collected into these, reused from request to request (`BodyBuffer`).
     private let bodyBuffers = ReusePool { BodyBuffer() }
 
     /// Creates the server. `discardPath`, when set, adds a route that reads and discards bodies on the
-    /// same stack (the benchmark's ceiling). `onListening` is given the bound port.
+    /// same stack (the benchmark's ceiling); `preparePath` one that reads bodies and prepares them as
+    /// the first endpoint would (filing, digest, compression) but stores nothing (the benchmark's
+    /// measure of the durable route without the spool). `onListening` is given the bound port.
     public init(
-        configuration: IngestConfiguration, receiver: IngestReceiver, logger: Logger, discardPath: String? = nil,
+        configuration: IngestConfiguration, receiver: IngestReceiver, logger: Logger, discardPath: String? = nil, preparePath: String? = nil,
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
         self.configuration = configuration
         self.receiver = receiver
         self.logger = logger
         self.discardPath = discardPath
+        self.preparePath = preparePath
         self.onListening = onListening
     }
 
@@ -78,6 +82,15 @@ public struct IngestServer: Service {
             router.post(RouterPath(discardPath)) { request, _ -> Response in
                 try await Self.withBodyBuffer(from: bodyBuffers) { try await Self.readBody(request, maxBody: maxBody, into: $0) }
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{}")))
+            }
+        }
+        if let preparePath, let endpoint = configuration.endpoints.first {
+            router.post(RouterPath(preparePath)) { request, _ -> Response in
+                let reply = try await Self.withBodyBuffer(from: bodyBuffers) { body in
+                    try await Self.readBody(request, maxBody: maxBody, into: body)
+                    return receiver.prepareWithoutStoring(body: body, gzip: request.headers[.contentEncoding] == "gzip", endpoint: endpoint)
+                }
+                return Response(status: .init(code: reply.status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: reply.body)))
             }
         }
         return router
