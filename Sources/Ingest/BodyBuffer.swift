@@ -12,6 +12,9 @@ import Musl
 /// costs the receiver more than reading the bytes. `@unchecked Sendable` so a `ReusePool` can hold it:
 /// one request at a time uses it, from reading the body until its lines are filed.
 final class BodyBuffer: @unchecked Sendable {
+    /// malloc could not give the memory a body needs.
+    struct OutOfMemory: Error {}
+
     /// Capacity kept between bodies; a buffer grown past it is freed when given back.
     static let keptCapacity = 8 << 20
     private var base: UnsafeMutableRawPointer?
@@ -21,17 +24,21 @@ final class BodyBuffer: @unchecked Sendable {
 
     deinit { free(base) }
 
-    /// Empties the buffer and makes room for `expected` bytes (the request's `Content-Length`).
+    /// Empties the buffer and makes room for `expected` bytes (the request's `Content-Length`) when
+    /// malloc can; otherwise `append` grows it as the body arrives.
     func reset(expecting expected: Int) {
         count = 0
-        reserve(expected)
+        _ = reserve(expected)
     }
 
-    /// Appends `fragment`; false, appending nothing, when the body would pass `limit` bytes.
-    func append(_ fragment: ByteBuffer, limit: Int) -> Bool {
+    /// Appends `fragment`; false, appending nothing, when the body would pass `limit` bytes. Throws
+    /// `OutOfMemory`, appending nothing, when the buffer cannot grow to hold it.
+    func append(_ fragment: ByteBuffer, limit: Int) throws(OutOfMemory) -> Bool {
         let size = fragment.readableBytes
         guard count + size <= limit else { return false }
-        if count + size > capacity { reserve(min(limit, max(count + size, capacity * 2))) }
+        if count + size > capacity {
+            guard reserve(min(limit, max(count + size, capacity * 2))) || reserve(count + size) else { throw OutOfMemory() }
+        }
         fragment.withUnsafeReadableBytes { bytes in
             if let source = bytes.baseAddress, let base { (base + count).copyMemory(from: source, byteCount: size) }
         }
@@ -53,10 +60,13 @@ final class BodyBuffer: @unchecked Sendable {
         count = 0
     }
 
-    private func reserve(_ wanted: Int) {
-        guard wanted > capacity else { return }
-        guard let grown = realloc(base, wanted) else { fatalError("out of memory growing a request body to \(wanted) bytes") }
+    /// Grows the buffer to `wanted` bytes, keeping its contents; false, leaving it as it was, when
+    /// malloc cannot.
+    private func reserve(_ wanted: Int) -> Bool {
+        guard wanted > capacity else { return true }
+        guard let grown = realloc(base, wanted) else { return false }
         base = grown
         capacity = wanted
+        return true
     }
 }

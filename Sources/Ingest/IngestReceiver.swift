@@ -82,7 +82,12 @@ public final class IngestReceiver: Sendable {
 
     /// The reply to a request that is over a limit before its body was read.
     public var busyReply: IngestReply {
-        .error(503, "too many requests at once", retryAfter: configuration.retryAfterSeconds)
+        unavailableReply("too many requests at once")
+    }
+
+    /// A 503 saying `reason`, with the configured `Retry-After`.
+    func unavailableReply(_ reason: String) -> IngestReply {
+        .error(503, reason, retryAfter: configuration.retryAfterSeconds)
     }
 
     /// Files and stores one request body (as sent); `gzip` when its `Content-Encoding` says so.

@@ -69,9 +69,7 @@ public struct IngestServer: Service {
             router.post(RouterPath(endpoint.path)) { request, _ -> Response in
                 let reply = await Self.handle(request, endpoint: endpoint, receiver: receiver, maxBody: maxBody, bodyBuffers: bodyBuffers)
                 IngestMetrics.record(reply)
-                var headers: HTTPFields = [.contentType: "application/json"]
-                if let retryAfter = reply.retryAfter { headers[.retryAfter] = String(retryAfter) }
-                return Response(status: .init(code: reply.status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: reply.body)))
+                return Self.response(reply)
             }
         }
         // For a load balancer in front of the receiver: no credentials, and no request counted as refused.
@@ -88,15 +86,27 @@ public struct IngestServer: Service {
             router.post(RouterPath(preparePath)) { request, _ -> Response in
                 let reply = try await Self.withBodyBuffer(from: bodyBuffers) { body in
                     try await Self.readBody(request, maxBody: maxBody, into: body)
-                    return receiver.prepareWithoutStoring(body: body, gzip: request.headers[.contentEncoding] == "gzip", endpoint: endpoint)
+                    return receiver.prepareWithoutStoring(body: body, gzip: Self.contentEncoding(request).hasSuffix("gzip"), endpoint: endpoint)
                 }
-                return Response(status: .init(code: reply.status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: reply.body)))
+                return Self.response(reply)
             }
         }
         return router
     }
 
     private struct BodyTooLarge: Error {}
+
+    /// The HTTP response carrying `reply`.
+    private static func response(_ reply: IngestReply) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let retryAfter = reply.retryAfter { headers[.retryAfter] = String(retryAfter) }
+        return Response(status: .init(code: reply.status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: reply.body)))
+    }
+
+    /// The request's `Content-Encoding`, trimmed and lower-cased; empty when absent.
+    private static func contentEncoding(_ request: Request) -> String {
+        request.headers[.contentEncoding]?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+    }
 
     /// Reads the request's body into `buffer`, sized first by its `Content-Length` (no regrowing and
     /// copying as it arrives); throws `BodyTooLarge` past `maxBody`. Both the receiver and the
@@ -105,7 +115,7 @@ public struct IngestServer: Service {
         let declared = request.headers[.contentLength].flatMap { Int($0) } ?? 0
         buffer.reset(expecting: min(max(declared, 0), maxBody))
         for try await fragment in request.body {
-            guard buffer.append(fragment, limit: maxBody) else { throw BodyTooLarge() }
+            guard try buffer.append(fragment, limit: maxBody) else { throw BodyTooLarge() }
         }
     }
 
@@ -129,7 +139,7 @@ public struct IngestServer: Service {
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBody {
             return .error(413, "body larger than \(maxBody) bytes")
         }
-        let encoding = request.headers[.contentEncoding]?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        let encoding = contentEncoding(request)
         guard ["", "identity", "gzip", "x-gzip"].contains(encoding) else {
             return .error(415, "unsupported Content-Encoding \(encoding); send identity or gzip")
         }
@@ -140,6 +150,8 @@ public struct IngestServer: Service {
                 try await readBody(request, maxBody: maxBody, into: body)
             } catch is BodyTooLarge {
                 return .error(413, "body larger than \(maxBody) bytes")
+            } catch is BodyBuffer.OutOfMemory {
+                return receiver.unavailableReply("not enough memory for the body")
             } catch {
                 return .error(400, "body not received whole")
             }

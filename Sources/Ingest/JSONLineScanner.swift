@@ -1,3 +1,5 @@
+import CLineScan
+
 /// What the receiver needs of one JSON object, found without decoding it: where it ends, whether it
 /// is structurally sound, and where its top-level `date`, `time` and `x-disid` string values are.
 ///
@@ -17,8 +19,6 @@ struct ScannedObject {
     /// The value of the top-level `x-disid` field (a string or a number).
     var disid: Range<Int>?
 }
-
-import CLineScan
 
 /// A byte-level scanner over one request body. Pure and allocation-free; `bytes` is the whole body.
 enum JSONLineScanner {
