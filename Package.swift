@@ -41,6 +41,9 @@ let package = Package(
         // The receiver's fast path for flat log lines (AVX2 bit masks, C intrinsics), with the general
         // scanner in `Ingest` for everything else and on processors without AVX2.
         .target(name: "CLineScan"),
+        // POLYVAL (RFC 8452), the universal hash under the receiver's body digest: carry-less
+        // multiplication (C intrinsics) where the processor has it, portable C otherwise.
+        .target(name: "CPolyval"),
         // The lowest layer: the injected clock, Unix-time helpers, classified errors, POSIX file calls.
         .target(name: "Core"),
         // The job model (windows, leases, per-file results, the upload ledger) and the `JobStore`
@@ -63,6 +66,7 @@ let package = Package(
                 .embedInCode("Migrations/0007_lean_jobs.sql"),
                 .embedInCode("Migrations/0008_stream_part_files.sql"),
                 .embedInCode("Migrations/0009_job_state_check.sql"),
+                .embedInCode("Migrations/0010_keyed_body_digests.sql"),
             ]
         ),
         // The PostgreSQL implementation of `JobStore`, `UploadLedger` and `RecordedFileLookup`, with
@@ -133,7 +137,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "Core", "JobModel", "Jobs", "CZlib", "CLineScan", .target(name: "CISAL", condition: .when(traits: ["ISAL"])),
+                "Core", "JobModel", "Jobs", "CZlib", "CLineScan", "CPolyval", .target(name: "CISAL", condition: .when(traits: ["ISAL"])),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -206,6 +210,7 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Store", "JobModel", "Jobs", "Core", "CZlib", "TestSupport",
             "ObjectStorage", .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Logging", package: "swift-log"),
+            .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "NIOSSL", package: "swift-nio-ssl")]),
         .testTarget(name: "OrchestratorTests", dependencies: ["Store", "PostgresStore", "JobModel", "Jobs", "ObjectStorage", "Core", "CDNSimulator", "TestSupport", "CZlib",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

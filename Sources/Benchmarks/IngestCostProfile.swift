@@ -53,6 +53,9 @@ struct IngestCostProfile {
         let bytewise = BatchFiler(endpoint: endpoint, timeZone: TimeZone(identifier: "UTC")!, vectored: false)
         costs["file_newline_bytewise"] = perByte(newline) { bytewise.file($0).acceptedLines }
         costs["file_array_bytewise"] = perByte(array) { bytewise.file($0).acceptedLines }
+        // The receiver's keyed body digest, and SHA-256 (its digest before migration 0010) beside it.
+        let digest = BodyDigest(key: [UInt8](repeating: 0x5A, count: BodyDigest.keyByteCount))
+        costs["body_digest"] = perByte(newline) { body in Int(digest.digest(of: UnsafeRawBufferPointer(body))[0]) }
         costs["sha256"] = perByte(newline) { body in
             var hasher = SHA256()
             hasher.update(bufferPointer: UnsafeRawBufferPointer(body))
@@ -89,8 +92,9 @@ struct IngestCostProfile {
             (try? GzipInflater.inflate(UnsafeRawBufferPointer(body), limit: 1 << 25) { $0.count }) ?? 0
         }
         // What a durable request adds to reading its body, by the receiver's current steps: filing,
-        // SHA-256 and the gzip member, half the bodies of each format.
-        costs["durable_steps"] = (costs["file_newline"]! + costs["file_array"]! + costs["deflate_newline"]! + costs["deflate_array"]!) / 2 + costs["sha256"]!
+        // the body digest and the gzip member, half the bodies of each format.
+        costs["durable_steps"] = (costs["file_newline"]! + costs["file_array"]! + costs["deflate_newline"]! + costs["deflate_array"]!) / 2
+            + costs["body_digest"]!
         return IngestCostProfile(nanosecondsPerByte: costs.mapValues { ($0 * 1000).rounded() / 1000 }, deflatedBytes: sizes)
     }
 

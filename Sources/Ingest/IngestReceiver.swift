@@ -46,6 +46,7 @@ public final class IngestReceiver: Sendable {
     private let inFlight = Mutex(0)
     private let compressors = ReusePool { LineCompressor() }
     private let inflateBuffers = ReusePool { InflateBuffer() }
+    private let bodyDigest: BodyDigest
 
     /// Creates a receiver appending to `spool`.
     public init(configuration: IngestConfiguration, spool: any StreamSpool, clock: any WallClock, logger: Logger) {
@@ -53,6 +54,7 @@ public final class IngestReceiver: Sendable {
         self.spool = spool
         self.clock = clock
         self.logger = logger
+        bodyDigest = BodyDigest(key: spool.bodyDigestKey)
     }
 
     /// Whether `headers` (lower-cased names) carry every header `endpoint` requires. Every required
@@ -104,9 +106,8 @@ public final class IngestReceiver: Sendable {
     /// Files, digests and compresses the decompressed `body`, reading it in place.
     private func prepare(_ body: UnsafeBufferPointer<UInt8>, endpoint: IngestEndpoint) -> Prepared {
         let filed = BatchFiler(endpoint: endpoint, timeZone: configuration.timeZone).file(body)
-        var hasher = SHA256()
-        hasher.update(bufferPointer: UnsafeRawBufferPointer(body))
-        let digest = Array(hasher.finalize())
+        let digest = bodyDigest.digest(of: UnsafeRawBufferPointer(body))
+        let sha256 = spool.holdsSHA256Digests ? Array(SHA256.hash(data: UnsafeRawBufferPointer(body))) : nil
         // Compressed here, on the request's own task, so concurrent requests compress in parallel and the
         // shared commit only writes and fsyncs.
         let chunks = compressors.withItem { compressor in
@@ -116,7 +117,7 @@ public final class IngestReceiver: Sendable {
                     data: compressor.compress(chunk.pieces, in: body))
             }
         }
-        return Prepared(filed: filed, append: SpoolAppend(bodyDigest: digest, chunks: chunks, quarantined: filed.quarantined))
+        return Prepared(filed: filed, append: SpoolAppend(bodyDigest: digest, sha256: sha256, chunks: chunks, quarantined: filed.quarantined))
     }
 
     /// Files and stores one request body (as sent, read in place unless it must be inflated); `gzip`

@@ -45,16 +45,21 @@ public struct QuarantinedLine: Sendable, Hashable {
 
 /// Everything one request asks the spool to keep, written in one durable transaction.
 public struct SpoolAppend: Sendable, Hashable {
-    /// SHA-256 of the decompressed body: the same body within `SpoolPolicy.repeatWindow` is a retry.
+    /// The keyed digest of the decompressed body (under `StreamSpool.bodyDigestKey`): the same body
+    /// within the repeat window is a retry.
     public var bodyDigest: [UInt8]
+    /// SHA-256 of the decompressed body, given while `StreamSpool.holdsSHA256Digests`: a retry of a body
+    /// accepted by the version before keyed digests is recognised by it.
+    public var sha256: [UInt8]?
     /// The accepted lines, by domain and hour.
     public var chunks: [SpoolChunk]
     /// The lines set aside.
     public var quarantined: [QuarantinedLine]
 
     /// Creates an append.
-    public init(bodyDigest: [UInt8], chunks: [SpoolChunk], quarantined: [QuarantinedLine]) {
+    public init(bodyDigest: [UInt8], sha256: [UInt8]? = nil, chunks: [SpoolChunk], quarantined: [QuarantinedLine]) {
         self.bodyDigest = bodyDigest
+        self.sha256 = sha256
         self.chunks = chunks
         self.quarantined = quarantined
     }
@@ -159,6 +164,12 @@ public struct SpoolLimits: Sendable, Hashable {
 ///
 /// Implementations are given `now` and never read a clock. Thread-safe.
 public protocol StreamSpool: Sendable {
+    /// The 32 random bytes the receiver keys its body digests with: made once per spool and kept with
+    /// the digests, so a retry after a restart digests the same.
+    var bodyDigestKey: [UInt8] { get }
+    /// Whether the spool still holds SHA-256 digests of bodies accepted within the repeat window by the
+    /// version before keyed digests; while it does, appends carry `sha256` too.
+    var holdsSHA256Digests: Bool { get }
     /// Writes `append` durably (on disk and fsync'd before returning `.stored`), together with its body
     /// digest; appends made at about the same time share one transaction and one fsync (group commit).
     /// A body whose digest was accepted after `repeatedSince` is `.repeated`; an append that would take

@@ -36,10 +36,16 @@ final class IngestTestBed: Sendable {
     static let start = Date(timeIntervalSince1970: 1_793_527_200)
     static let eventHour = start.addingTimeInterval(-3600)
 
-    init(sink injected: (any ObjectSink)? = nil, configure: (inout IngestConfiguration) -> Void = { _ in }) async throws {
+    /// `beforeSpoolOpens` gets the migrated store before the spool opens on it, to leave what an
+    /// earlier version would have left.
+    init(
+        sink injected: (any ObjectSink)? = nil, configure: (inout IngestConfiguration) -> Void = { _ in },
+        beforeSpoolOpens: (SQLiteJobStore) async throws -> Void = { _ in }
+    ) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("ingest-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         store = try SQLiteJobStore(path: directory.appendingPathComponent("orchestrator.sqlite").path)
+        try await beforeSpoolOpens(store)
         spool = try SQLiteStreamSpool(
             store: store, directory: directory.appendingPathComponent("spool/stream").path, encode: GzipMember.compress)
         clock = ManualWallClock(now: Self.start)

@@ -22,6 +22,7 @@ enum Migrations {
         ("0007_lean_jobs", String(decoding: PackageResources._007_lean_jobs_sql, as: UTF8.self)),
         ("0008_stream_part_files", String(decoding: PackageResources._008_stream_part_files_sql, as: UTF8.self)),
         ("0009_job_state_check", String(decoding: PackageResources._009_job_state_check_sql, as: UTF8.self)),
+        ("0010_keyed_body_digests", String(decoding: PackageResources._010_keyed_body_digests_sql, as: UTF8.self)),
     ].sorted { $0.0 < $1.0 }
 
     /// The identifiers of the embedded migrations, for checks.

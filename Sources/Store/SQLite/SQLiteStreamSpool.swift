@@ -2,6 +2,7 @@ import Core
 import Foundation
 import GRDB
 import JobModel
+import Synchronization
 
 /// The push spool: each part's lines in an append-only file (`StreamPartFiles`), and in the database
 /// only the index (each part's state, committed file length, line and NDJSON byte counts), the body
@@ -21,8 +22,10 @@ public final class SQLiteStreamSpool: StreamSpool {
     public let store: SQLiteJobStore
     /// Part files cut back and removed by the start-up repair (for the start-up log).
     public let repaired: (cut: Int, removed: Int)
+    public let bodyDigestKey: [UInt8]
     private let files: StreamPartFiles
     private let commit: GroupCommit
+    private let sha256Digests: Atomic<Bool>
 
     /// Opens the spool of `store` with its part files in `directory`, and repairs it: lines of the
     /// previous layout (`stream_chunks`, raw NDJSON) are moved into part files through `encode` (the
@@ -41,6 +44,18 @@ public final class SQLiteStreamSpool: StreamSpool {
                 }
         }
         repaired = try files.repair(committed: committed)
+        let (key, holdsSHA256) = try store.pool.read { db in
+            guard let key = try Data.fetchOne(db, sql: "SELECT key FROM stream_digest_key WHERE id = 1") else {
+                throw StoreError("store.missing_digest_key", "the spool of \(store.path) has no body digest key")
+            }
+            return (Array(key), try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM stream_bodies)") ?? false)
+        }
+        bodyDigestKey = key
+        sha256Digests = Atomic(holdsSHA256)
+    }
+
+    public var holdsSHA256Digests: Bool {
+        sha256Digests.load(ordering: .relaxed)
     }
 
     /// Closes the cached part file descriptors (the store is closed by its owner).
@@ -63,18 +78,21 @@ public final class SQLiteStreamSpool: StreamSpool {
         let seconds = now.databaseSeconds
         let digest = Data(append.bodyDigest)
         let domainOfBody = append.chunks.first?.domain ?? append.quarantined.first?.domain ?? ""
-        if let acceptedAt = try Int64.fetchOne(
-            db.cachedStatement(sql: "SELECT accepted_at FROM stream_bodies WHERE sha256 = ?"), arguments: [digest]),
-            acceptedAt >= repeatedSince.databaseSeconds
-        {
+        var acceptedAt = try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT accepted_at FROM stream_body_digests WHERE digest = ?"), arguments: [digest])
+        if acceptedAt == nil, let sha256 = append.sha256 {
+            acceptedAt = try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT accepted_at FROM stream_bodies WHERE sha256 = ?"), arguments: [Data(sha256)])
+        }
+        if let acceptedAt, acceptedAt >= repeatedSince.databaseSeconds {
             try SQLiteJobStore.addTotals(domain: domainOfBody, repeated: 1, in: db)
             return .repeated
         }
         let held = try Int64.fetchOne(db.cachedStatement(sql: "SELECT total(spool_bytes) FROM stream_totals")) ?? 0
         guard held + append.byteCount <= limits.quotaBytes else { return .overQuota }
         try db.cachedStatement(sql: """
-            INSERT INTO stream_bodies (sha256, accepted_at) VALUES (?, ?)
-            ON CONFLICT (sha256) DO UPDATE SET accepted_at = excluded.accepted_at
+            INSERT INTO stream_body_digests (digest, accepted_at) VALUES (?, ?)
+            ON CONFLICT (digest) DO UPDATE SET accepted_at = excluded.accepted_at
             """).execute(arguments: [digest, seconds])
         for chunk in append.chunks where chunk.lineCount > 0 {
             let hour = chunk.hour.databaseSeconds
@@ -131,13 +149,16 @@ public final class SQLiteStreamSpool: StreamSpool {
                 sql: "UPDATE stream_parts SET state = 'sealed', sealed_at = ? WHERE state = 'open' AND hour < ?",
                 arguments: [seconds, cutoff.databaseSeconds])
             let sealed = db.changesCount
+            try db.execute(sql: "DELETE FROM stream_body_digests WHERE accepted_at < ?", arguments: [forgetBodiesBefore.databaseSeconds])
             try db.execute(sql: "DELETE FROM stream_bodies WHERE accepted_at < ?", arguments: [forgetBodiesBefore.databaseSeconds])
+            let holdsSHA256 = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM stream_bodies)") ?? false
             try Self.forgetQuarantine(before: forgetQuarantineBefore.databaseSeconds, in: db)
             try Self.planSealedHours(source: source, now: now, in: db)
-            return sealed
+            return (sealed, holdsSHA256)
         }
+        sha256Digests.store(sealed.1, ordering: .relaxed)
         files.closeParts(before: cutoff.databaseSeconds)
-        return sealed
+        return sealed.0
     }
 
     /// Deletes the lines quarantined before `before`, taking their bytes off their domains' spool bytes.

@@ -1,0 +1,35 @@
+#ifndef ORCHESTRATOR_POLYVAL_H
+#define ORCHESTRATOR_POLYVAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// A POLYVAL key (RFC 8452) made ready for hashing: `powers[i]` is H^(i+1) in POLYVAL's field, as a
+/// little-endian 128-bit value, so eight blocks can be multiplied and reduced together.
+typedef struct polyval_key {
+    uint8_t powers[8][16];
+} polyval_key;
+
+/// Prepares `key` from the 16 bytes of H.
+void polyval_key_init(polyval_key *key, const uint8_t h[16]);
+
+/// POLYVAL of `data` (its last partial block padded with zero bytes) under `key`, into `out`, with the
+/// carry-less multiplication instruction where the processor has it and portable C otherwise. The two
+/// give the same result; the length is not part of the hash, so callers that need it append it.
+void polyval_hash(const polyval_key *key, const uint8_t *data, size_t length, uint8_t out[16]);
+
+/// The same hash by the portable C code alone, for tests.
+void polyval_hash_portable(const polyval_key *key, const uint8_t *data, size_t length, uint8_t out[16]);
+
+/// 1 when `polyval_hash` uses the carry-less multiplication instruction.
+int polyval_accelerated(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
