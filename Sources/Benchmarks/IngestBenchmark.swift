@@ -252,13 +252,9 @@ struct BodyFactory: Sendable {
     }
 
     func body(sequence: Int, array: Bool) -> Body {
-        let head = Array(((array ? "[" : "") + BodyFactory.line(0, sequence: sequence)).utf8)
-        let tail = array ? arrayTail : newlineTail
-        if gzip {
-            let payload = Gzip.compress(head) + (array ? compressedArrayTail : compressedNewlineTail)
-            return Body(payload: payload, logBytes: head.count + tail.count, lineCount: lines.count)
-        }
-        return Body(payload: head + tail, logBytes: head.count + tail.count, lineCount: lines.count)
+        var buffer = ByteBuffer()
+        let (logBytes, lineCount) = fill(&buffer, sequence: sequence, array: array)
+        return Body(payload: Array(buffer.readableBytesView), logBytes: logBytes, lineCount: lineCount)
     }
 
     /// The body of request `sequence` in `buffer`, as `body` makes it, with no new 512 KiB of memory

@@ -9,9 +9,10 @@ import Musl
 #endif
 
 /// What each step of a durable request costs on one core, per byte of log data, measured apart from
-/// HTTP on the benchmark's own bodies: the scan and filing (also with the lines read byte by byte), SHA-256 of the body, the gzip member of
-/// the lines, and for `--gzip` bodies the inflate; beside them, for comparison, a copy of the body
-/// into a fresh buffer and into a reused one, and ISA-L's stateless deflate at several settings.
+/// HTTP on the benchmark's own bodies: the scan and filing (also with the lines read byte by byte), the
+/// body digest (and SHA-256, the digest before it), the gzip member of the lines, and for `--gzip`
+/// bodies the inflate; beside them, for comparison, a copy of the body into a fresh buffer and into a
+/// reused one, and ISA-L's stateless deflate at several settings.
 ///
 /// Times are the calling thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), so other processes on the
 /// shared machine slow the wall clock but hardly these figures. Set beside the CPU each phase of the

@@ -22,10 +22,16 @@ public struct BodyDigest: Sendable {
     /// A digest under `key` (`keyByteCount` bytes, e.g. `StreamSpool.bodyDigestKey`).
     public init(key: [UInt8]) {
         precondition(key.count == Self.keyByteCount, "a body digest key is \(Self.keyByteCount) bytes")
+        polyvalKey = Self.polyvalKey(key)
+        macKey = SymmetricKey(data: key[16...])
+    }
+
+    /// The POLYVAL key made ready from the first 16 bytes of `key`.
+    private static func polyvalKey(_ key: [UInt8]) -> polyval_key {
+        precondition(key.count >= 16, "a POLYVAL key is 16 bytes")
         var prepared = polyval_key()
         key.withUnsafeBufferPointer { polyval_key_init(&prepared, $0.baseAddress) }
-        polyvalKey = prepared
-        macKey = SymmetricKey(data: key[16...])
+        return prepared
     }
 
     /// The 32-byte digest of `body`.
@@ -43,8 +49,7 @@ public struct BodyDigest: Sendable {
     /// POLYVAL alone, by the accelerated path where there is one and by the portable C code when
     /// `portable`, for tests.
     static func polyval(key: [UInt8], _ data: [UInt8], portable: Bool = false) -> [UInt8] {
-        var prepared = polyval_key()
-        key.withUnsafeBufferPointer { polyval_key_init(&prepared, $0.baseAddress) }
+        var prepared = polyvalKey(key)
         var out = [UInt8](repeating: 0, count: 16)
         data.withUnsafeBufferPointer { input in
             out.withUnsafeMutableBufferPointer { output in

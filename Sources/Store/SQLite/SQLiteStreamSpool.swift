@@ -48,7 +48,7 @@ public final class SQLiteStreamSpool: StreamSpool {
             guard let key = try Data.fetchOne(db, sql: "SELECT key FROM stream_digest_key WHERE id = 1") else {
                 throw StoreError("store.missing_digest_key", "the spool of \(store.path) has no body digest key")
             }
-            return (Array(key), try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM stream_bodies)") ?? false)
+            return (Array(key), try Self.holdsSHA256Digests(db))
         }
         bodyDigestKey = key
         sha256Digests = Atomic(holdsSHA256)
@@ -56,6 +56,11 @@ public final class SQLiteStreamSpool: StreamSpool {
 
     public var holdsSHA256Digests: Bool {
         sha256Digests.load(ordering: .relaxed)
+    }
+
+    /// Whether `stream_bodies` (the SHA-256 digests of the version before migration 0010) has a row.
+    private static func holdsSHA256Digests(_ db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM stream_bodies)") ?? false
     }
 
     /// Closes the cached part file descriptors (the store is closed by its owner).
@@ -151,14 +156,14 @@ public final class SQLiteStreamSpool: StreamSpool {
             let sealed = db.changesCount
             try db.execute(sql: "DELETE FROM stream_body_digests WHERE accepted_at < ?", arguments: [forgetBodiesBefore.databaseSeconds])
             try db.execute(sql: "DELETE FROM stream_bodies WHERE accepted_at < ?", arguments: [forgetBodiesBefore.databaseSeconds])
-            let holdsSHA256 = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM stream_bodies)") ?? false
+            let holdsSHA256 = try Self.holdsSHA256Digests(db)
             try Self.forgetQuarantine(before: forgetQuarantineBefore.databaseSeconds, in: db)
             try Self.planSealedHours(source: source, now: now, in: db)
-            return (sealed, holdsSHA256)
+            return (count: sealed, holdsSHA256: holdsSHA256)
         }
-        sha256Digests.store(sealed.1, ordering: .relaxed)
+        sha256Digests.store(sealed.holdsSHA256, ordering: .relaxed)
         files.closeParts(before: cutoff.databaseSeconds)
-        return sealed.0
+        return sealed.count
     }
 
     /// Deletes the lines quarantined before `before`, taking their bytes off their domains' spool bytes.
