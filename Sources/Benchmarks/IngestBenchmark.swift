@@ -48,7 +48,7 @@ enum IngestBenchmark {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try SQLiteJobStore(path: directory + "/orchestrator.sqlite")
-        let spool = try SQLiteStreamSpool(store: store, directory: directory + "/stream", encode: GzipMember.compress)
+        let spool = try SQLiteStreamSpool(store: store, directory: directory + "/stream", encode: GzipMember.compress, readStamps: StampedMember.read)
         var configuration = IngestConfiguration()
         configuration.port = 0
         configuration.spoolQuotaBytes = 1 << 40

@@ -103,18 +103,24 @@ public final class IngestReceiver: Sendable {
         var append: SpoolAppend
     }
 
-    /// Files, digests and compresses the decompressed `body`, reading it in place.
-    private func prepare(_ body: UnsafeBufferPointer<UInt8>, endpoint: IngestEndpoint) -> Prepared {
+    /// Files, digests and compresses the decompressed `body`, reading it in place, accepted at `now`.
+    /// Each chunk's member is stamped (`StampedMember`): the spool can then take the body back from its
+    /// part files alone.
+    private func prepare(_ body: UnsafeBufferPointer<UInt8>, endpoint: IngestEndpoint, now: Date) -> Prepared {
         let filed = BatchFiler(endpoint: endpoint, timeZone: configuration.timeZone).file(body)
         let digest = bodyDigest.digest(of: UnsafeRawBufferPointer(body))
         let sha256 = spool.holdsSHA256Digests ? Array(SHA256.hash(data: UnsafeRawBufferPointer(body))) : nil
+        let bodyNumber = UInt64.random(in: .min ... .max)
         // Compressed here, on the request's own task, so concurrent requests compress in parallel and the
         // shared commit only writes and fsyncs.
         let chunks = compressors.withItem { compressor in
-            filed.chunks.map { chunk in
-                SpoolChunk(
+            filed.chunks.enumerated().map { index, chunk in
+                let stamp = SpoolChunkStamp(
+                    body: bodyNumber, index: index, count: filed.chunks.count, lineCount: chunk.lineCount, byteCount: chunk.byteCount,
+                    bodyDigest: digest, acceptedAt: now.unixSeconds)
+                return SpoolChunk(
                     domain: chunk.domain, hour: chunk.hour, lineCount: chunk.lineCount, byteCount: chunk.byteCount,
-                    data: compressor.compress(chunk.pieces, in: body))
+                    data: compressor.compress(chunk.pieces, in: body, stamp: stamp), stamped: true)
             }
         }
         return Prepared(filed: filed, append: SpoolAppend(bodyDigest: digest, sha256: sha256, chunks: chunks, quarantined: filed.quarantined))
@@ -123,19 +129,22 @@ public final class IngestReceiver: Sendable {
     /// Files and stores one request body (as sent, read in place unless it must be inflated); `gzip`
     /// when its `Content-Encoding` says so.
     public func accept(body sent: ByteBuffer, gzip: Bool, endpoint: IngestEndpoint) async -> IngestReply {
-        await store(sent.withUnsafeReadableBytes { prepare(sent: $0, gzip: gzip, endpoint: endpoint) }, endpoint: endpoint)
+        let now = clock.now
+        return await store(sent.withUnsafeReadableBytes { prepare(sent: $0, gzip: gzip, endpoint: endpoint, now: now) }, endpoint: endpoint, now: now)
     }
 
     /// Files and stores the body collected in `sent`, read in place: the server's way, whose buffers
     /// are reused from request to request.
     func accept(body sent: BodyBuffer, gzip: Bool, endpoint: IngestEndpoint) async -> IngestReply {
-        await store(sent.withBytes { prepare(sent: $0, gzip: gzip, endpoint: endpoint) }, endpoint: endpoint)
+        let now = clock.now
+        return await store(sent.withBytes { prepare(sent: $0, gzip: gzip, endpoint: endpoint, now: now) }, endpoint: endpoint, now: now)
     }
 
     /// Files, digests and compresses the body collected in `sent` as `accept` would, and stores nothing:
     /// the benchmark's measure of the durable route without the spool.
     func prepareWithoutStoring(body sent: BodyBuffer, gzip: Bool, endpoint: IngestEndpoint) -> IngestReply {
-        switch sent.withBytes({ prepare(sent: $0, gzip: gzip, endpoint: endpoint) }) {
+        let now = clock.now
+        switch sent.withBytes({ prepare(sent: $0, gzip: gzip, endpoint: endpoint, now: now) }) {
         case .ready(let prepared):
             return IngestReply(status: 200, body: "{\"prepared\":\(prepared.filed.acceptedLines),\"bytes\":\(prepared.append.chunks.reduce(0) { $0 + $1.data.count })}")
         case .refused(let reply):
@@ -150,12 +159,12 @@ public final class IngestReceiver: Sendable {
     }
 
     /// Inflates the body as sent when it is gzip, then prepares it; after this nothing reads `sent`.
-    private func prepare(sent: UnsafeRawBufferPointer, gzip: Bool, endpoint: IngestEndpoint) -> Preparation {
+    private func prepare(sent: UnsafeRawBufferPointer, gzip: Bool, endpoint: IngestEndpoint, now: Date) -> Preparation {
         if gzip {
             do {
                 return .ready(
                     try inflateBuffers.withItem { (buffer) throws(GzipInflater.Failure) in
-                        try GzipInflater.inflate(sent, limit: configuration.maxDecompressedBytes, into: buffer) { prepare($0, endpoint: endpoint) }
+                        try GzipInflater.inflate(sent, limit: configuration.maxDecompressedBytes, into: buffer) { prepare($0, endpoint: endpoint, now: now) }
                     })
             } catch GzipInflater.Failure.tooLarge {
                 return .refused(.error(413, "decompressed body larger than \(configuration.maxDecompressedBytes) bytes"))
@@ -166,11 +175,11 @@ public final class IngestReceiver: Sendable {
         guard sent.count <= configuration.maxDecompressedBytes else {
             return .refused(.error(413, "body larger than \(configuration.maxDecompressedBytes) bytes"))
         }
-        return .ready(prepare(sent.assumingMemoryBound(to: UInt8.self), endpoint: endpoint))
+        return .ready(prepare(sent.assumingMemoryBound(to: UInt8.self), endpoint: endpoint, now: now))
     }
 
-    /// Appends a prepared body to the spool and says how it went.
-    private func store(_ preparation: Preparation, endpoint: IngestEndpoint) async -> IngestReply {
+    /// Appends a prepared body, accepted at `now`, to the spool and says how it went.
+    private func store(_ preparation: Preparation, endpoint: IngestEndpoint, now: Date) async -> IngestReply {
         let prepared: Prepared
         switch preparation {
         case .ready(let ready): prepared = ready
@@ -181,7 +190,6 @@ public final class IngestReceiver: Sendable {
             return .error(400, filed.quarantined.isEmpty ? "no log line in the body" : "no valid log line in the body")
         }
         let append = prepared.append
-        let now = clock.now
         do {
             switch try await spool.append(
                 append, limits: SpoolLimits(quotaBytes: configuration.spoolQuotaBytes, maxPartBytes: configuration.maxPartBytes),

@@ -1,3 +1,5 @@
+import JobModel
+
 #if ISAL
 import CISAL
 #endif
@@ -69,20 +71,29 @@ package final class LineCompressor: @unchecked Sendable {
         #endif
     }
 
-    /// One gzip member of the NDJSON that `pieces` make of `body`.
-    package func compress(_ pieces: [NDJSONPiece], in body: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+    /// One gzip member of the NDJSON that `pieces` make of `body`; with `stamp`, its header carries it
+    /// (`StampedMember`).
+    package func compress(_ pieces: [NDJSONPiece], in body: UnsafeBufferPointer<UInt8>, stamp: SpoolChunkStamp? = nil) -> [UInt8] {
         stagedCount = 0
         #if ISAL
         isal_deflate_init(stream)
         stream.pointee.level = 1
         stream.pointee.level_buf = levelBuffer.assumingMemoryBound(to: UInt8.self)
         stream.pointee.level_buf_size = UInt32(Self.levelBufferSize)
-        stream.pointee.gzip_flag = UInt16(IGZIP_GZIP)
         stream.pointee.flush = UInt16(NO_FLUSH)
         stream.pointee.end_of_stream = 0
         outputCount = 0
+        if let stamp {
+            // The stamped header written here; ISA-L writes the deflate stream and the trailer.
+            let header = StampedMember.header(stamp)
+            header.withUnsafeBytes { output.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            outputCount = header.count
+            stream.pointee.gzip_flag = UInt16(IGZIP_GZIP_NO_HDR)
+        } else {
+            stream.pointee.gzip_flag = UInt16(IGZIP_GZIP)
+        }
         #else
-        zlib.begin()
+        zlib.begin(extraField: stamp.map(StampedMember.extraField))
         #endif
         let base = UnsafeRawPointer(body.baseAddress!)
         for piece in pieces {

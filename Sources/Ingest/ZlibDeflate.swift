@@ -24,6 +24,8 @@ final class ZlibDeflate {
         deflateEnd(stream)
         stream.deinitialize(count: 1)
         stream.deallocate()
+        header.deallocate()
+        extra.deallocate()
         scratch.deallocate()
     }
 
@@ -34,10 +36,28 @@ final class ZlibDeflate {
         return deflate.finish()
     }
 
-    /// Starts the next member.
-    func begin() {
+    /// The header zlib writes when a member has an extra field, and that field's bytes: both must stay
+    /// put until the member's first `deflate` call has written the header.
+    private let header = UnsafeMutablePointer<gz_header>.allocate(capacity: 1)
+    private var extra = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 0)
+
+    /// Starts the next member; with `extraField`, its header carries that extra field (FLG.FEXTRA) and
+    /// a header CRC (FLG.FHCRC), no modification time and OS 255 (unknown).
+    func begin(extraField: [UInt8]? = nil) {
         precondition(deflateReset(stream) == Z_OK, "zlib could not reset its deflate")
         output.removeAll(keepingCapacity: true)
+        guard let extraField else { return }
+        if extra.count < extraField.count {
+            extra.deallocate()
+            extra = .allocate(capacity: extraField.count)
+        }
+        _ = extra.initialize(from: extraField)
+        header.initialize(to: gz_header())
+        header.pointee.os = 255
+        header.pointee.extra = extra.baseAddress
+        header.pointee.extra_len = UInt32(extraField.count)
+        header.pointee.hcrc = 1
+        precondition(deflateSetHeader(stream, header) == Z_OK, "zlib would not take a gzip header")
     }
 
     /// Compresses `count` bytes at `bytes`; zlib keeps what it needs of them, so they may change once

@@ -15,16 +15,69 @@ public struct SpoolChunk: Sendable, Hashable {
     public var byteCount: Int
     /// The encoded lines, appended to the part file.
     public var data: [UInt8]
+    /// `data` carries this chunk's `SpoolChunkStamp`, which `StreamSpool`'s stamp reader finds again:
+    /// the spool may then commit its index without an fsync of its own (see `SQLiteStreamSpool`).
+    public var stamped: Bool
 
     /// Creates a chunk; `hour` is truncated to the start of its hour.
-    public init(domain: String, hour: Date, lineCount: Int, byteCount: Int, data: [UInt8]) {
+    public init(domain: String, hour: Date, lineCount: Int, byteCount: Int, data: [UInt8], stamped: Bool = false) {
         self.domain = domain
         self.hour = hour.startOfHour
         self.lineCount = lineCount
         self.byteCount = byteCount
         self.data = data
+        self.stamped = stamped
     }
 }
+
+/// What a chunk's data says about itself: enough for the spool to take the chunk back into its index
+/// from the part file alone, after a power loss took index entries that were committed but not yet
+/// fsync'd. The receiver writes it into each chunk's gzip member (the header's extra field).
+public struct SpoolChunkStamp: Sendable, Hashable {
+    /// A random number shared by the chunks of one request's body.
+    public var body: UInt64
+    /// This chunk's place among the body's chunks, from 0.
+    public var index: Int
+    /// How many chunks the body has; the body is taken back only when all of them are found.
+    public var count: Int
+    /// Lines in the chunk.
+    public var lineCount: Int
+    /// The lines' NDJSON bytes (`SpoolChunk.byteCount`).
+    public var byteCount: Int
+    /// The body's keyed digest (`SpoolAppend.bodyDigest`), so a retry after the recovery is a repeat.
+    public var bodyDigest: [UInt8]
+    /// When the body was accepted, Unix seconds.
+    public var acceptedAt: Int64
+
+    /// Creates a stamp.
+    public init(body: UInt64, index: Int, count: Int, lineCount: Int, byteCount: Int, bodyDigest: [UInt8], acceptedAt: Int64) {
+        self.body = body
+        self.index = index
+        self.count = count
+        self.lineCount = lineCount
+        self.byteCount = byteCount
+        self.bodyDigest = bodyDigest
+        self.acceptedAt = acceptedAt
+    }
+}
+
+/// One stamped chunk found in a part file: its stamp and how many bytes of the file it takes.
+public struct StampedChunk: Sendable, Hashable {
+    /// The chunk's stamp.
+    public var stamp: SpoolChunkStamp
+    /// The chunk's length in the part file (its whole gzip member).
+    public var length: Int
+
+    /// Creates a found chunk.
+    public init(stamp: SpoolChunkStamp, length: Int) {
+        self.stamp = stamp
+        self.length = length
+    }
+}
+
+/// Reads the stamped chunks at the start of some bytes of a part file, in order, stopping at the first
+/// bytes that are not a whole, intact, stamped chunk.
+public typealias StampReader = @Sendable (UnsafeRawBufferPointer) -> [StampedChunk]
 
 /// A line the receiver kept aside: not a JSON object, or without a usable `date` and `time`.
 public struct QuarantinedLine: Sendable, Hashable {

@@ -96,7 +96,13 @@ struct ServiceAssembly {
             if let ingest = configuration.ingest, let store = store as? SQLiteJobStore {
                 // Under the instance lock: opening the spool cuts its part files back to what was committed.
                 let spool = try SQLiteStreamSpool(
-                    store: store, directory: configuration.resolvedStreamSpoolDirectory, encode: GzipMember.compress)
+                    store: store, directory: configuration.resolvedStreamSpoolDirectory, encode: GzipMember.compress,
+                    readStamps: StampedMember.read)
+                if spool.recovered.bodies > 0 {
+                    logger.notice("stream spool took back bodies whose index a power loss lost", metadata: [
+                        "spool.bodies_recovered": "\(spool.recovered.bodies)", "spool.lines_recovered": "\(spool.recovered.lines)",
+                    ])
+                }
                 if spool.repaired.cut > 0 || spool.repaired.removed > 0 {
                     logger.notice("stream spool repaired after a crash or upload", metadata: [
                         "spool.files_cut": "\(spool.repaired.cut)", "spool.files_removed": "\(spool.repaired.removed)",

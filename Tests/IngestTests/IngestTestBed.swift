@@ -37,17 +37,18 @@ final class IngestTestBed: Sendable {
     static let eventHour = start.addingTimeInterval(-3600)
 
     /// `beforeSpoolOpens` gets the migrated store before the spool opens on it, to leave what an
-    /// earlier version would have left.
+    /// earlier version would have left. `reopening` starts on the directory of a bed stopped with
+    /// `stop(keepingFiles: true)`, as a restarted service would.
     init(
-        sink injected: (any ObjectSink)? = nil, configure: (inout IngestConfiguration) -> Void = { _ in },
+        reopening existing: URL? = nil, sink injected: (any ObjectSink)? = nil, configure: (inout IngestConfiguration) -> Void = { _ in },
         beforeSpoolOpens: (SQLiteJobStore) async throws -> Void = { _ in }
     ) async throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("ingest-tests-\(UUID().uuidString)")
+        directory = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("ingest-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         store = try SQLiteJobStore(path: directory.appendingPathComponent("orchestrator.sqlite").path)
         try await beforeSpoolOpens(store)
         spool = try SQLiteStreamSpool(
-            store: store, directory: directory.appendingPathComponent("spool/stream").path, encode: GzipMember.compress)
+            store: store, directory: directory.appendingPathComponent("spool/stream").path, encode: GzipMember.compress, readStamps: StampedMember.read)
         clock = ManualWallClock(now: Self.start)
         var configuration = IngestConfiguration()
         configuration.port = 0
@@ -84,14 +85,19 @@ final class IngestTestBed: Sendable {
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(tlsConfiguration: tls))
     }
 
-    /// Stops the server and removes the directory.
-    func stop() async {
+    /// Stops the server and removes the directory, unless `keepingFiles`.
+    func stop(keepingFiles: Bool = false) async {
         try? await client.shutdown()
         await group.triggerGracefulShutdown()
         _ = try? await task.value
         spool.close()
         try? store.close()
-        try? FileManager.default.removeItem(at: directory)
+        if !keepingFiles { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    /// The part file of `part` of `hour`.
+    func partFile(hour: Date = IngestTestBed.eventHour, part: Int = 1) -> URL {
+        directory.appendingPathComponent("spool/stream/\(hour.unixSeconds)-part\(part)-www.example.com.ndjson.gz")
     }
 
     /// POSTs `body` to `path` and returns the status, the `Retry-After` header and the body text.

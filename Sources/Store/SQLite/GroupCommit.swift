@@ -18,13 +18,13 @@ import Synchronization
 /// finishes). Only one caller drains at a time, so this holds at most one thread of the cooperative
 /// pool, and it waits only while SQLite's write lock is held by another write (never by a read).
 ///
-/// With `durable`, each batch's commit is fsync'd (`PRAGMA synchronous = FULL` for that transaction
-/// only): what the push receiver acknowledges must survive a power loss, while the job queue's own
-/// changes keep the cheaper `NORMAL`. Durable batches are written on GRDB's writer queue by a task of
-/// their own, so no cooperative thread waits on a disk flush. `beforeCommit` runs inside each
-/// transaction, after its changes and before the commit: the push spool fsyncs the part files the batch
-/// wrote there, so the index never commits ahead of the data it points to; when it throws, the
-/// transaction rolls back.
+/// With `durable`, batches are written on GRDB's writer queue by a task of their own, so no
+/// cooperative thread waits on a disk flush, and `afterCommit` runs after each batch's commit, before
+/// its callers are answered: the push spool fsyncs the commit there when the batch needs it (see
+/// `SQLiteStreamSpool`); when it throws, every caller of the batch gets the error. `beforeCommit` runs
+/// inside each transaction, after its changes and before the commit: the push spool fsyncs the part
+/// files the batch wrote there, so the index never commits ahead of the data it points to; when it
+/// throws, the transaction rolls back.
 final class GroupCommit: Sendable {
     private struct Change: Sendable {
         /// Applies the change inside the batch's transaction and returns what answers its caller once
@@ -42,14 +42,19 @@ final class GroupCommit: Sendable {
     private let writer: DatabasePool
     private let durable: Bool
     private let beforeCommit: @Sendable () throws -> Void
+    private let afterCommit: @Sendable (Database) throws -> Void
     private let queue = Mutex(Queue())
 
-    /// Creates a group commit over `writer`; `durable` fsyncs every commit; `beforeCommit` runs last in
-    /// every transaction.
-    init(writer: DatabasePool, durable: Bool = false, beforeCommit: @escaping @Sendable () throws -> Void = {}) {
+    /// Creates a group commit over `writer`; `durable` batches are drained by a task of their own and
+    /// followed by `afterCommit` (outside any transaction); `beforeCommit` runs last in every transaction.
+    init(
+        writer: DatabasePool, durable: Bool = false, beforeCommit: @escaping @Sendable () throws -> Void = {},
+        afterCommit: @escaping @Sendable (Database) throws -> Void = { _ in }
+    ) {
         self.writer = writer
         self.durable = durable
         self.beforeCommit = beforeCommit
+        self.afterCommit = afterCommit
     }
 
     /// How many changes wait for the next batch (for tests that shape batches).
@@ -106,9 +111,9 @@ final class GroupCommit: Sendable {
             let answers: [@Sendable () -> Void]
             do {
                 answers = try await writer.writeWithoutTransaction { db in
-                    try db.execute(sql: "PRAGMA synchronous = FULL")
-                    defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
-                    return self.commit(batch, in: db)
+                    let answers = self.commit(batch, in: db)
+                    try self.afterCommit(db)
+                    return answers
                 }
             } catch {
                 answers = batch.map { change in { change.fail(error) } }

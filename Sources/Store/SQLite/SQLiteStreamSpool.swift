@@ -7,13 +7,24 @@ import Synchronization
 /// The push spool: each part's lines in an append-only file (`StreamPartFiles`), and in the database
 /// only the index (each part's state, committed file length, line and NDJSON byte counts), the body
 /// digests, the quarantined lines and the totals. The spool writes each chunk's `data` as given (the
-/// receiver hands it gzip members) and never looks inside.
+/// receiver hands it gzip members) and looks inside only through the `StampReader` it is given.
 ///
 /// An append writes its lines into the part files at their committed lengths inside a shared
-/// transaction; before that transaction commits (fsync'd, `synchronous = FULL`), the part files it
-/// wrote are fsync'd, so a 2xx follows the fsync of both the data and the index, and a body's digest
-/// commits with the lengths that make its lines visible. Every line is written once, to its part file;
-/// the database no longer carries the lines through its WAL and into its main file.
+/// transaction, and the part files it wrote are fsync'd before that transaction commits, so the index
+/// never commits ahead of the data it points to; a body's digest commits with the lengths that make
+/// its lines visible. Every line is written once, to its part file.
+///
+/// One fsync per batch, not two: when every chunk of a batch is stamped (`SpoolChunk.stamped`: its data
+/// carries the body's digest, its line counts and its place among the body's chunks) and the batch
+/// only added to parts that already existed, the index commits without an fsync of its own
+/// (`synchronous = NORMAL`). A crash of the process loses nothing of such a commit; a power loss may
+/// take its index entries back, but never the data, which was fsync'd before the 2xx. Opening the spool
+/// takes them back from the files: past each part's committed length it reads the stamped chunks
+/// that follow (`StampReader`), keeps every body whose chunks are all there, in every part file's
+/// order, and records them as the lost commits would have. Anything else commits fsync'd before its
+/// callers are answered: a batch that made or sealed a part, quarantined a line or carried an unstamped
+/// chunk, and any batch a second or more after the last fsync'd commit, which bounds what an opening
+/// has to read.
 ///
 /// Open it once per process, under the instance lock, before the receiver starts: opening repairs
 /// what a crash left (see `init`). Thread-safe.
@@ -23,26 +34,67 @@ public final class SQLiteStreamSpool: StreamSpool {
     /// Part files cut back and removed by the start-up repair (for the start-up log).
     public let repaired: (cut: Int, removed: Int)
     public let bodyDigestKey: [UInt8]
+    /// Bodies taken back from the part files at opening (for the start-up log): their count and lines.
+    public let recovered: (bodies: Int, lines: Int)
     private let files: StreamPartFiles
     private let commit: GroupCommit
     private let sha256Digests: Atomic<Bool>
+    private let syncPolicy: SyncPolicy
+
+    /// Which commits are fsync'd (see the type's description); used on the writer only.
+    private final class SyncPolicy: Sendable {
+        private struct State {
+            /// An append of the batch being written needs its commit fsync'd.
+            var requested = false
+            /// When a commit was last fsync'd.
+            var last = ContinuousClock.now
+        }
+
+        /// The longest a stamped commit goes without an fsync'd one after it.
+        static let interval = Duration.seconds(1)
+        /// Without a stamp reader nothing could be taken back: every commit is fsync'd.
+        let always: Bool
+        private let state = Mutex(State())
+
+        init(always: Bool) { self.always = always }
+
+        func request() { state.withLock { $0.requested = true } }
+
+        /// Whether the batch just committed must be fsync'd; if so, it counts as done.
+        func takeDue() -> Bool {
+            state.withLock { state in
+                let now = ContinuousClock.now
+                guard always || state.requested || now - state.last >= Self.interval else { return false }
+                state.requested = false
+                state.last = now
+                return true
+            }
+        }
+    }
 
     /// Opens the spool of `store` with its part files in `directory`, and repairs it: lines of the
     /// previous layout (`stream_chunks`, raw NDJSON) are moved into part files through `encode` (the
-    /// encoding the receiver gives new chunks), each part file is cut back to its committed length, and
-    /// files of no open or sealed part are removed.
-    public init(store: SQLiteJobStore, directory: String, encode: @Sendable ([UInt8]) -> [UInt8]) throws {
+    /// encoding the receiver gives new chunks); the stamped chunks past each part's committed length
+    /// are read with `readStamps` and the bodies found whole are recorded; each part file is cut back
+    /// to its committed length, and files of no open or sealed part are removed. Without `readStamps`,
+    /// every commit is fsync'd.
+    public init(store: SQLiteJobStore, directory: String, encode: @Sendable ([UInt8]) -> [UInt8], readStamps: StampReader? = nil) throws {
         self.store = store
         let files = try StreamPartFiles(directory: directory)
         self.files = files
-        commit = GroupCommit(writer: store.pool, durable: true, beforeCommit: { try files.synchronizeWritten() })
+        let syncPolicy = SyncPolicy(always: readStamps == nil)
+        self.syncPolicy = syncPolicy
+        commit = GroupCommit(
+            writer: store.pool, durable: true, beforeCommit: { try files.synchronizeWritten() },
+            afterCommit: { db in if syncPolicy.takeDue() { try Self.synchronize(db) } })
         try Self.moveChunksIntoFiles(store: store, files: files, encode: encode)
-        let committed = try store.pool.read { db in
+        var committed = try store.pool.read { db in
             try Row.fetchAll(db, sql: "SELECT domain, hour, part, file_bytes FROM stream_parts WHERE state IN ('open', 'sealed')")
                 .reduce(into: [StreamPartKey: Int64]()) { map, row in
                     map[StreamPartKey(domain: row["domain"], hour: row["hour"], part: row["part"])] = row["file_bytes"]
                 }
         }
+        recovered = try readStamps.map { try Self.recoverStampedBodies(store: store, files: files, committed: &committed, readStamps: $0) } ?? (0, 0)
         repaired = try files.repair(committed: committed)
         let (key, holdsSHA256) = try store.pool.read { db in
             guard let key = try Data.fetchOne(db, sql: "SELECT key FROM stream_digest_key WHERE id = 1") else {
@@ -52,6 +104,106 @@ public final class SQLiteStreamSpool: StreamSpool {
         }
         bodyDigestKey = key
         sha256Digests = Atomic(holdsSHA256)
+    }
+
+    /// Makes every commit so far durable: one small transaction fsync'd at its commit, which fsyncs the
+    /// write-ahead log and with it the commits before it.
+    private static func synchronize(_ db: Database) throws {
+        try inDurableTransaction(db) { db in
+            try db.cachedStatement(sql: "UPDATE stream_digest_key SET id = id WHERE id = 1").execute()
+        }
+    }
+
+    /// `updates` in a transaction fsync'd at its commit (`synchronous = FULL` for it alone).
+    private static func inDurableTransaction<T>(_ db: Database, _ updates: (Database) throws -> T) throws -> T {
+        try db.execute(sql: "PRAGMA synchronous = FULL")
+        defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        var result: T?
+        try db.inTransaction(.immediate) {
+            result = try updates(db)
+            return .commit
+        }
+        return result!
+    }
+
+    /// Takes back the stamped bodies past the committed lengths of the open parts (see the type's
+    /// description), records them, and advances `committed` over them. A body is taken back when every
+    /// one of its chunks follows, whole and in order, what each of its part files already took; never
+    /// when its digest was recorded at or after its own acceptance (then this copy is what a batch that
+    /// failed left behind, and the sender's retry was stored). Returns the bodies and lines taken back.
+    private static func recoverStampedBodies(
+        store: SQLiteJobStore, files: StreamPartFiles, committed: inout [StreamPartKey: Int64], readStamps: StampReader
+    ) throws -> (bodies: Int, lines: Int) {
+        let openParts = try store.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT domain, hour, part FROM stream_parts WHERE state = 'open'").map {
+                StreamPartKey(domain: $0["domain"], hour: $0["hour"], part: $0["part"])
+            }
+        }
+        var tails: [StreamPartKey: [StampedChunk]] = [:]
+        for key in openParts {
+            guard let length = committed[key], let size = try FileIO.regularFileSize(files.path(of: key)), size > length else { continue }
+            let bytes = try files.read(key, from: length, maxBytes: Int(size - length), committed: size)
+            let found = bytes.withUnsafeBytes { readStamps($0) }
+            if !found.isEmpty { tails[key] = found }
+        }
+        guard !tails.isEmpty else { return (0, 0) }
+        let digests = Set(tails.values.joined().map { Data($0.stamp.bodyDigest) })
+        let recordedAt = try store.pool.read { db in
+            try digests.reduce(into: [Data: Int64]()) { map, digest in
+                map[digest] = try Int64.fetchOne(db, sql: "SELECT accepted_at FROM stream_body_digests WHERE digest = ?", arguments: [digest])
+            }
+        }
+        // Each file keeps the longest run of chunks whose bodies are whole within what all files keep;
+        // cutting one file can break a body another file kept, so this runs until nothing changes.
+        var kept = tails.mapValues { $0[...] }
+        while true {
+            var found: [UInt64: Set<Int>] = [:]
+            for chunk in kept.values.joined() { found[chunk.stamp.body, default: []].insert(chunk.stamp.index) }
+            var changed = false
+            for (key, chunks) in kept {
+                let whole = chunks.prefix { chunk in
+                    let stamp = chunk.stamp
+                    guard found[stamp.body]?.count == stamp.count else { return false }
+                    guard let recorded = recordedAt[Data(stamp.bodyDigest)] else { return true }
+                    return recorded < stamp.acceptedAt
+                }
+                if whole.count < chunks.count {
+                    kept[key] = whole
+                    changed = true
+                }
+            }
+            if !changed { break }
+        }
+        kept = kept.filter { !$0.value.isEmpty }
+        guard !kept.isEmpty else { return (0, 0) }
+        let adopted = kept
+        try store.pool.writeWithoutTransaction { db in
+            try inDurableTransaction(db) { db in
+                var bodies: [UInt64: SpoolChunkStamp] = [:]
+                for (key, chunks) in adopted {
+                    let lines = chunks.reduce(0) { $0 + $1.stamp.lineCount }, bytes = chunks.reduce(0) { $0 + $1.stamp.byteCount }
+                    try db.execute(
+                        sql: """
+                            UPDATE stream_parts SET line_count = line_count + ?, byte_count = byte_count + ?, file_bytes = file_bytes + ?
+                            WHERE domain = ? AND hour = ? AND part = ?
+                            """,
+                        arguments: [lines, bytes, chunks.reduce(0) { $0 + $1.length }, key.domain, key.hour, key.part])
+                    try SQLiteJobStore.addTotals(domain: key.domain, accepted: Int64(lines), bytes: Int64(bytes), in: db)
+                    for chunk in chunks { bodies[chunk.stamp.body] = chunk.stamp }
+                }
+                for stamp in bodies.values {
+                    try db.execute(
+                        sql: """
+                            INSERT INTO stream_body_digests (digest, accepted_at) VALUES (?, ?)
+                            ON CONFLICT (digest) DO UPDATE SET accepted_at = max(accepted_at, excluded.accepted_at)
+                            """,
+                        arguments: [Data(stamp.bodyDigest), stamp.acceptedAt])
+                }
+            }
+        }
+        for (key, chunks) in adopted { committed[key, default: 0] += Int64(chunks.reduce(0) { $0 + $1.length }) }
+        let stamps = adopted.values.joined().map(\.stamp)
+        return (Set(stamps.map(\.body)).count, stamps.reduce(0) { $0 + $1.lineCount })
     }
 
     public var holdsSHA256Digests: Bool {
@@ -69,17 +221,21 @@ public final class SQLiteStreamSpool: StreamSpool {
     }
 
     public func append(_ append: SpoolAppend, limits: SpoolLimits, repeatedSince: Date, now: Date) async throws -> SpoolAppendResult {
-        let files = self.files
+        let files = self.files, syncPolicy = self.syncPolicy
         return try await commit.perform { db in
-            try Self.write(append, limits: limits, repeatedSince: repeatedSince, now: now, files: files, in: db)
+            let (result, needsSync) = try Self.write(append, limits: limits, repeatedSince: repeatedSince, now: now, files: files, in: db)
+            if needsSync { syncPolicy.request() }
+            return result
         }
     }
 
     /// One request's append inside a shared transaction; earlier appends of the same batch are visible,
     /// so two identical bodies in one batch store once and the quota counts what the batch already took.
+    /// `needsSync` when the opening's recovery could not take the append back from the part files alone
+    /// (a part made or sealed, a line quarantined, a chunk without a stamp): its commit must be fsync'd.
     private static func write(
         _ append: SpoolAppend, limits: SpoolLimits, repeatedSince: Date, now: Date, files: StreamPartFiles, in db: Database
-    ) throws -> SpoolAppendResult {
+    ) throws -> (result: SpoolAppendResult, needsSync: Bool) {
         let seconds = now.databaseSeconds
         let digest = Data(append.bodyDigest)
         let domainOfBody = append.chunks.first?.domain ?? append.quarantined.first?.domain ?? ""
@@ -91,15 +247,17 @@ public final class SQLiteStreamSpool: StreamSpool {
         }
         if let acceptedAt, acceptedAt >= repeatedSince.databaseSeconds {
             try SQLiteJobStore.addTotals(domain: domainOfBody, repeated: 1, in: db)
-            return .repeated
+            return (.repeated, false)
         }
         let held = try Int64.fetchOne(db.cachedStatement(sql: "SELECT total(spool_bytes) FROM stream_totals")) ?? 0
-        guard held + append.byteCount <= limits.quotaBytes else { return .overQuota }
+        guard held + append.byteCount <= limits.quotaBytes else { return (.overQuota, false) }
+        var needsSync = !append.quarantined.isEmpty
         try db.cachedStatement(sql: """
             INSERT INTO stream_body_digests (digest, accepted_at) VALUES (?, ?)
             ON CONFLICT (digest) DO UPDATE SET accepted_at = excluded.accepted_at
             """).execute(arguments: [digest, seconds])
         for chunk in append.chunks where chunk.lineCount > 0 {
+            needsSync = needsSync || !chunk.stamped
             let hour = chunk.hour.databaseSeconds
             var key: StreamPartKey?
             var length: Int64 = 0
@@ -116,6 +274,7 @@ public final class SQLiteStreamSpool: StreamSpool {
                         UPDATE stream_parts SET state = 'sealed', sealed_at = ? WHERE domain = ? AND hour = ? AND part = ? AND state = 'open'
                         """).execute(arguments: [seconds, chunk.domain, hour, openKey.part])
                     length = 0
+                    needsSync = true
                 } else {
                     key = openKey
                 }
@@ -127,6 +286,7 @@ public final class SQLiteStreamSpool: StreamSpool {
                 try db.cachedStatement(sql: "INSERT INTO stream_parts (domain, hour, part, created_at) VALUES (?, ?, ?, ?)")
                     .execute(arguments: [chunk.domain, hour, next, seconds])
                 key = StreamPartKey(domain: chunk.domain, hour: hour, part: next)
+                needsSync = true
             }
             guard let key else { continue }
             try files.write(chunk.data, to: key, at: length)
@@ -141,14 +301,14 @@ public final class SQLiteStreamSpool: StreamSpool {
                 .execute(arguments: [line.domain, seconds, line.reason, Data(line.bytes)])
             try SQLiteJobStore.addTotals(domain: line.domain, quarantined: 1, bytes: Int64(line.bytes.count), in: db)
         }
-        return .stored
+        return (.stored, needsSync)
     }
 
     @discardableResult
     public func sealParts(
         hoursBefore cutoff: Date, source: String, forgetBodiesBefore: Date, forgetQuarantineBefore: Date, now: Date
     ) async throws -> Int {
-        let sealed = try await store.pool.write { db in
+        let sealed = try await writeSynchronously { db in
             let seconds = now.databaseSeconds
             try db.execute(
                 sql: "UPDATE stream_parts SET state = 'sealed', sealed_at = ? WHERE state = 'open' AND hour < ?",
@@ -164,6 +324,13 @@ public final class SQLiteStreamSpool: StreamSpool {
         sha256Digests.store(sealed.holdsSHA256, ordering: .relaxed)
         files.closeParts(before: cutoff.databaseSeconds)
         return sealed.count
+    }
+
+    /// A write transaction fsync'd at its commit, and with it every commit before it: recording an
+    /// upload (after which the part file is removed) must not be lost to a power loss, and neither must
+    /// sealing (the recovery reads only open parts).
+    private func writeSynchronously<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await store.pool.writeWithoutTransaction { db in try Self.inDurableTransaction(db, updates) }
     }
 
     /// Deletes the lines quarantined before `before`, taking their bytes off their domains' spool bytes.
@@ -236,7 +403,7 @@ public final class SQLiteStreamSpool: StreamSpool {
     @discardableResult
     public func markUploaded(_ part: StreamPart, objectKey: String, objectSize: Int64, now: Date) async throws -> Bool {
         let key = StreamPartKey(domain: part.domain, hour: part.hour.databaseSeconds, part: Int64(part.part))
-        let recorded = try await store.pool.write { db in
+        let recorded = try await writeSynchronously { db in
             guard let bytes = try Int64.fetchOne(
                 db, sql: "SELECT byte_count FROM stream_parts WHERE domain = ? AND hour = ? AND part = ? AND state = 'sealed'",
                 arguments: [key.domain, key.hour, key.part])
