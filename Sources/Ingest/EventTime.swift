@@ -1,11 +1,23 @@
 import Foundation
 
 /// The event hour of a line from its `date` (`2017-07-09`) and `time` (`22:27:10`, `23:27:35:142` or
-/// `23:27:35.142`) in the configured zone. Pure; caches zone offsets per local hour.
+/// `23:27:35.142`) in the configured zone. Pure; caches zone offsets per local hour, and the last
+/// line's answer: the lines of a batch mostly share their date and hour, and then only the minutes,
+/// seconds and milliseconds of the next line are checked.
 struct EventTime {
     private let timeZone: TimeZone
     private let isUTC: Bool
     private var offsets: [Int64: Int64] = [:]
+    /// The date and the time's hour of the last line read in full, and its event hour; kept only where
+    /// the zone's offset was whole hours (then the minutes cannot change the hour).
+    private var last: (key: Key, hour: Int64)?
+
+    /// A line's date and the hour of its time, as numbers: the first 8 bytes of the date, then its last
+    /// 2 and the hour's 2.
+    private struct Key: Equatable {
+        var date: UInt64
+        var rest: UInt32
+    }
 
     /// A parser for `timeZone`.
     init(timeZone: TimeZone) {
@@ -16,20 +28,30 @@ struct EventTime {
     /// The UTC start (Unix seconds) of the hour the line happened in, or nil when the fields are not a
     /// valid date and time.
     mutating func hour<Bytes: RandomAccessCollection>(date: Bytes, time: Bytes) -> Int64? where Bytes.Element == UInt8, Bytes.Index == Int {
-        guard date.count == 10, time.count == 8 || time.count == 12,
-              date[date.startIndex + 4] == UInt8(ascii: "-"), date[date.startIndex + 7] == UInt8(ascii: "-"),
+        guard date.count == 10, time.count == 8 || time.count == 12 else { return nil }
+        var key = Key(date: 0, rest: 0)
+        for index in 0..<8 { key.date |= UInt64(date[date.startIndex + index]) << (8 * index) }
+        key.rest = UInt32(date[date.startIndex + 8]) | UInt32(date[date.startIndex + 9]) << 8
+            | UInt32(time[time.startIndex]) << 16 | UInt32(time[time.startIndex + 1]) << 24
+        guard let minute = Self.number(time, 3, 2), let second = Self.number(time, 6, 2),
               time[time.startIndex + 2] == UInt8(ascii: ":"), time[time.startIndex + 5] == UInt8(ascii: ":"),
-              let year = Self.number(date, 0, 4), let month = Self.number(date, 5, 2), let day = Self.number(date, 8, 2),
-              let hour = Self.number(time, 0, 2), let minute = Self.number(time, 3, 2), let second = Self.number(time, 6, 2),
-              (1...12).contains(month), (1...Self.daysIn(month: month, year: year)).contains(day),
-              hour < 24, minute < 60, second < 61
+              minute < 60, second < 61
         else { return nil }
         if time.count == 12 {
             let separator = time[time.startIndex + 8]
             guard separator == UInt8(ascii: ":") || separator == UInt8(ascii: "."), Self.number(time, 9, 3) != nil else { return nil }
         }
+        if let last, last.key == key { return last.hour }
+        guard date[date.startIndex + 4] == UInt8(ascii: "-"), date[date.startIndex + 7] == UInt8(ascii: "-"),
+              let year = Self.number(date, 0, 4), let month = Self.number(date, 5, 2), let day = Self.number(date, 8, 2),
+              let hour = Self.number(time, 0, 2),
+              (1...12).contains(month), (1...Self.daysIn(month: month, year: year)).contains(day), hour < 24
+        else { return nil }
         let localHour = (Self.daysFromCivil(year: year, month: month, day: day) * 24 + hour) * 3600
-        if isUTC { return localHour }
+        if isUTC {
+            last = (key, localHour)
+            return localHour
+        }
         let offset: Int64
         if let cached = offsets[localHour] {
             offset = cached
@@ -41,7 +63,9 @@ struct EventTime {
             offsets[localHour] = offset
         }
         let instant = localHour + Int64(minute * 60 + second) - offset
-        return instant - ((instant % 3600) + 3600) % 3600
+        let eventHour = instant - ((instant % 3600) + 3600) % 3600
+        last = offset % 3600 == 0 ? (key, eventHour) : nil
+        return eventHour
     }
 
     private static func number<Bytes: RandomAccessCollection>(_ bytes: Bytes, _ offset: Int, _ count: Int) -> Int64?
