@@ -86,7 +86,16 @@ public final class SQLiteStreamSpool: StreamSpool {
         self.syncPolicy = syncPolicy
         commit = GroupCommit(
             writer: store.pool, durable: true, beforeCommit: { try files.synchronizeWritten() },
-            afterCommit: { db in if syncPolicy.takeDue() { try Self.synchronize(db) } })
+            afterCommit: { db in
+                guard syncPolicy.takeDue() else { return }
+                do {
+                    try Self.synchronize(db)
+                } catch {
+                    // Not durable yet: the next batch tries again before it is answered.
+                    syncPolicy.request()
+                    throw error
+                }
+            })
         try Self.moveChunksIntoFiles(store: store, files: files, encode: encode)
         var committed = try store.pool.read { db in
             try Row.fetchAll(db, sql: "SELECT domain, hour, part, file_bytes FROM stream_parts WHERE state IN ('open', 'sealed')")
