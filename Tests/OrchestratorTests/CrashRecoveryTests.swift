@@ -15,7 +15,7 @@ struct CrashRecoveryTests {
         let domains = ["c1.example", "c2.example", "c3.example"]
         let hours = 8
         let simulator = try await CDNSimulator.start(
-            configuration: CDNSimulatorConfiguration(domains: domains, packageBytes: 768 * 1024, latency: .milliseconds(40), seed: 11),
+            configuration: CDNSimulatorConfiguration(domains: domains, packageBytes: 768 * 1024, latency: .milliseconds(40), seed: 11, emptyHourRate: 0),
             logger: Logger(label: "sim", factory: { _ in SwiftLogNoOpLogHandler() }))
         let sandbox = try ServiceSandbox(name: "crash")
         do {

@@ -16,7 +16,7 @@ struct FaultToleranceTests {
         let simulator = try await CDNSimulator.start(
             configuration: CDNSimulatorConfiguration(
                 domains: domains, packageBytes: 128 * 1024, apiErrorRate: 0.3, throttleRate: 0.1, truncateRate: 0.2,
-                corruptRate: 0.05, seed: 5),
+                corruptRate: 0.05, seed: 5, emptyHourRate: 0),
             logger: Logger(label: "sim", factory: { _ in SwiftLogNoOpLogHandler() }))
         let sandbox = try ServiceSandbox(name: "faults")
         do {

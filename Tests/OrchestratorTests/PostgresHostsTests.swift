@@ -26,7 +26,7 @@ struct PostgresHostsTests {
         let hours = 6
         let expected = domains.count * hours
         let simulator = try await CDNSimulator.start(
-            configuration: CDNSimulatorConfiguration(domains: domains, packageBytes: 256 * 1024, latency: .milliseconds(300), seed: 17),
+            configuration: CDNSimulatorConfiguration(domains: domains, packageBytes: 256 * 1024, latency: .milliseconds(300), seed: 17, emptyHourRate: 0),
             logger: Logger(label: "sim", factory: { _ in SwiftLogNoOpLogHandler() }))
         let root = try ServiceSandbox(name: "pg-hosts")
         let bucket = root.directory.appendingPathComponent("bucket")

@@ -15,7 +15,7 @@ struct SecretsTests {
     func secretsAppearNowhere() async throws {
         let domains = ["k1.example"]
         let simulator = try await CDNSimulator.start(
-            configuration: CDNSimulatorConfiguration(domains: domains, secretKey: Self.secretKey, truncateRate: 0.2, seed: 12),
+            configuration: CDNSimulatorConfiguration(domains: domains, secretKey: Self.secretKey, truncateRate: 0.2, seed: 12, emptyHourRate: 0),
             logger: Logger(label: "sim", factory: { _ in SwiftLogNoOpLogHandler() }))
         let sandbox = try ServiceSandbox(name: "secrets")
         do {
