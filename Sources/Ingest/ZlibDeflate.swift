@@ -46,7 +46,11 @@ final class ZlibDeflate {
     func begin(extraField: [UInt8]? = nil) {
         precondition(deflateReset(stream) == Z_OK, "zlib could not reset its deflate")
         output.removeAll(keepingCapacity: true)
-        guard let extraField else { return }
+        // A reset keeps the header of the member before: none, unless this member has its own.
+        guard let extraField else {
+            precondition(deflateSetHeader(stream, nil) == Z_OK, "zlib would not drop its gzip header")
+            return
+        }
         if extra.count < extraField.count {
             extra.deallocate()
             extra = .allocate(capacity: extraField.count)
