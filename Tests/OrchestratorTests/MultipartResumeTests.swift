@@ -89,7 +89,7 @@ struct MultipartResumeTests {
     func secondRunUploadsNothing() async throws {
         let domains = ["i1.example", "i2.example"]
         let configuration = ObjectStoreScenario.simulatorConfiguration(
-            domains: domains, packageBytes: 96 * 1024, emptyHourRate: 0.1, newestPublishedHour: ObjectStoreScenario.plannedHour(at: Date()))
+            domains: domains, packageBytes: 96 * 1024, emptyHourRate: 0, newestPublishedHour: ObjectStoreScenario.plannedHour(at: Date()))
         try await ObjectStoreScenario.run(name: "idempotent", simulator: configuration) { scenario in
             try scenario.writeConfig(domains: domains, lookbackHours: 3, area: "global", partConcurrency: 3)
             let first = try await scenario.runUntilEveryWindowIsDone()
