@@ -128,14 +128,14 @@ POLYVAL_TARGET static inline __m128i dot(__m128i a, __m128i b) {
 }
 
 // Eight blocks at a time: S' = dot(S + X_1, H^8) + dot(X_2, H^7) + ... + dot(X_8, H), the products
-// summed before one reduction (dot is linear in each argument).
-POLYVAL_TARGET static void hash_clmul(const polyval_key *key, const uint8_t *data, size_t length, uint8_t out[16]) {
+// summed before one reduction (dot is linear in each argument). Takes S and returns it, so the wide
+// path below hands its tail here.
+POLYVAL_TARGET static __m128i hash_clmul_from(const polyval_key *key, __m128i s, const uint8_t *data, size_t length) {
     __m128i powers[8], powers_folded[8];
     for (int i = 0; i < 8; i++) {
         powers[i] = _mm_loadu_si128((const __m128i *)key->powers[i]);
         powers_folded[i] = folded(powers[i]);
     }
-    __m128i s = _mm_setzero_si128();
     while (length >= 128) {
         __m128i low = _mm_setzero_si128(), middle = _mm_setzero_si128(), high = _mm_setzero_si128();
         multiply_add(_mm_xor_si128(s, _mm_loadu_si128((const __m128i *)data)), powers[7], powers_folded[7], &low, &middle, &high);
@@ -156,11 +156,53 @@ POLYVAL_TARGET static void hash_clmul(const polyval_key *key, const uint8_t *dat
         memcpy(last, data, length);
         s = dot(_mm_xor_si128(s, _mm_loadu_si128((const __m128i *)last)), powers[0]);
     }
-    _mm_storeu_si128((__m128i *)out, s);
+    return s;
+}
+
+POLYVAL_TARGET static void hash_clmul(const polyval_key *key, const uint8_t *data, size_t length, uint8_t out[16]) {
+    _mm_storeu_si128((__m128i *)out, hash_clmul_from(key, _mm_setzero_si128(), data, length));
+}
+
+#define POLYVAL_WIDE_TARGET __attribute__((target("avx2,vpclmulqdq,pclmul,sse2")))
+
+// Sixteen blocks at a time, two to a 256-bit register, for processors whose carry-less multiplication
+// takes 256-bit registers (VPCLMULQDQ): block pair i is multiplied by (H^(16-2i), H^(15-2i)), the two
+// lanes' unreduced sums are added, and one reduction follows. The tail goes by 128-bit registers.
+POLYVAL_WIDE_TARGET static void hash_wide(const polyval_key *key, const uint8_t *data, size_t length, uint8_t out[16]) {
+    __m128i s = _mm_setzero_si128();
+    if (length >= 256) {
+        __m256i pairs[8], pairs_folded[8];
+        for (int i = 0; i < 8; i++) {
+            pairs[i] = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)key->powers[14 - 2 * i]),
+                                        _mm_loadu_si128((const __m128i *)key->powers[15 - 2 * i]));
+            pairs_folded[i] = _mm256_xor_si256(pairs[i], _mm256_shuffle_epi32(pairs[i], 0x4E));
+        }
+        while (length >= 256) {
+            __m256i low = _mm256_setzero_si256(), middle = _mm256_setzero_si256(), high = _mm256_setzero_si256();
+            for (int i = 0; i < 8; i++) {
+                __m256i x = _mm256_loadu_si256((const __m256i *)(data + 32 * i));
+                if (i == 0) x = _mm256_xor_si256(x, _mm256_zextsi128_si256(s));
+                low = _mm256_xor_si256(low, _mm256_clmulepi64_epi128(x, pairs[i], 0x00));
+                high = _mm256_xor_si256(high, _mm256_clmulepi64_epi128(x, pairs[i], 0x11));
+                __m256i x_folded = _mm256_xor_si256(x, _mm256_shuffle_epi32(x, 0x4E));
+                middle = _mm256_xor_si256(middle, _mm256_clmulepi64_epi128(x_folded, pairs_folded[i], 0x00));
+            }
+            s = finish(_mm_xor_si128(_mm256_castsi256_si128(low), _mm256_extracti128_si256(low, 1)),
+                       _mm_xor_si128(_mm256_castsi256_si128(middle), _mm256_extracti128_si256(middle, 1)),
+                       _mm_xor_si128(_mm256_castsi256_si128(high), _mm256_extracti128_si256(high, 1)));
+            data += 256;
+            length -= 256;
+        }
+    }
+    _mm_storeu_si128((__m128i *)out, hash_clmul_from(key, s, data, length));
 }
 
 int polyval_accelerated(void) {
     return __builtin_cpu_supports("pclmul");
+}
+
+static int polyval_wide(void) {
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("vpclmulqdq");
 }
 
 #else
@@ -169,24 +211,43 @@ int polyval_accelerated(void) {
     return 0;
 }
 
+static int polyval_wide(void) {
+    return 0;
+}
+
 #endif
 
 void polyval_key_init(polyval_key *key, const uint8_t h[16]) {
     uint64_t power[2] = {load_le64(h), load_le64(h + 8)};
     const uint64_t first[2] = {power[0], power[1]};
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < 16; i++) {
         store_le64(key->powers[i], power[0]);
         store_le64(key->powers[i] + 8, power[1]);
         dot_portable(power, first, power);
     }
 }
 
-void polyval_hash(const polyval_key *key, const uint8_t *data, size_t length, uint8_t out[16]) {
+int polyval_widest_path(void) {
+    return polyval_wide() ? POLYVAL_PATH_WIDE : polyval_accelerated() ? POLYVAL_PATH_CLMUL : POLYVAL_PATH_PORTABLE;
+}
+
+void polyval_hash_using(const polyval_key *key, const uint8_t *data, size_t length, uint8_t out[16], int path) {
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    if (polyval_accelerated()) {
+    if (path > polyval_widest_path()) path = polyval_widest_path();
+    if (path == POLYVAL_PATH_WIDE) {
+        hash_wide(key, data, length, out);
+        return;
+    }
+    if (path == POLYVAL_PATH_CLMUL) {
         hash_clmul(key, data, length, out);
         return;
     }
+#else
+    (void)path;
 #endif
     polyval_hash_portable(key, data, length, out);
+}
+
+void polyval_hash(const polyval_key *key, const uint8_t *data, size_t length, uint8_t out[16]) {
+    polyval_hash_using(key, data, length, out, POLYVAL_PATH_WIDE);
 }

@@ -1,3 +1,4 @@
+import CPolyval
 import Crypto
 import Foundation
 import GRDB
@@ -17,24 +18,28 @@ struct BodyDigestTests {
         let key = bytes(hex: "25629347589242761d31f826ba4b757b")
         let data = bytes(hex: "4f4f95668c83dfb6401762bb2d01a262") + bytes(hex: "d1a24ddd2721d006bbe45f20d3c9f362")
         let expected = bytes(hex: "f7a3b47b846119fae5b7866cf5e5b77e")
-        #expect(BodyDigest.polyval(key: key, data) == expected)
-        #expect(BodyDigest.polyval(key: key, data, portable: true) == expected)
+        for path in Self.paths { #expect(BodyDigest.polyval(key: key, data, path: path) == expected, "path \(path)") }
     }
 
-    @Test("the accelerated path is on where /proc/cpuinfo shows pclmulqdq, and agrees with the portable code and the definition")
+    @Test("each path is on where /proc/cpuinfo shows its instructions, and they agree with each other and the definition")
     func pathsAgree() throws {
-        let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        #expect(BodyDigest.accelerated == flags.split(separator: "\n").contains { $0.hasPrefix("flags") && $0.contains(" pclmulqdq") })
+        let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n").first { $0.hasPrefix("flags") }.map { $0.split(separator: " ").map(String.init) } ?? []
+        let expected = flags.contains("vpclmulqdq") && flags.contains("avx2") ? Int(POLYVAL_PATH_WIDE) : flags.contains("pclmulqdq") ? Int(POLYVAL_PATH_CLMUL) : Int(POLYVAL_PATH_PORTABLE)
+        #expect(BodyDigest.widestPath == expected)
         var random = SystemRandomNumberGenerator()
         let key = (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) }
         let data = (0..<9000).map { _ in UInt8.random(in: 0...255, using: &random) }
-        for length in Array(0...300) + [1023, 1024, 1025, 8191, 9000] {
+        for length in Array(0...300) + [511, 512, 513, 1023, 1024, 1025, 8191, 9000] {
             let slice = Array(data[(length % 5)...].prefix(length))
-            let fast = BodyDigest.polyval(key: key, slice)
-            #expect(fast == BodyDigest.polyval(key: key, slice, portable: true), "length \(length)")
-            if length <= 80 { #expect(fast == Self.polyvalByDefinition(key: key, slice), "length \(length)") }
+            let portable = BodyDigest.polyval(key: key, slice, path: Int(POLYVAL_PATH_PORTABLE))
+            #expect(BodyDigest.polyval(key: key, slice, path: Int(POLYVAL_PATH_CLMUL)) == portable, "length \(length)")
+            #expect(BodyDigest.polyval(key: key, slice, path: Int(POLYVAL_PATH_WIDE)) == portable, "length \(length)")
+            if length <= 80 { #expect(portable == Self.polyvalByDefinition(key: key, slice), "length \(length)") }
         }
     }
+
+    /// The paths POLYVAL can take, portable first.
+    static let paths = [Int(POLYVAL_PATH_PORTABLE), Int(POLYVAL_PATH_CLMUL), Int(POLYVAL_PATH_WIDE)]
 
     @Test("the digest depends on every byte, the length and the key")
     func digestSeparates() {
