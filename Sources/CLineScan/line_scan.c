@@ -82,12 +82,25 @@ static inline int field_named(const uint8_t *key) {
 // Records the value whose first byte is at `position` for `field`; 0 when the general scanner must
 // decide (an escape or control byte in the string, the limit). Out of line: it runs for two or three
 // of a line's tokens, and inlined it would take registers the token loop needs.
-__attribute__((noinline)) static int record_value(const uint8_t *bytes, int64_t position, int64_t limit, int field, line_scan_result *result) {
+__attribute__((noinline)) LINE_SCAN_TARGET static int record_value(const uint8_t *bytes, int64_t position, int64_t limit, int field, line_scan_result *result) {
     int64_t start, end;
     if (position >= limit) return 0;
     if (bytes[position] == '"') {
         start = position + 1;
         end = start;
+        // A value shorter than 32 bytes (dates, times, ids) ends at the first quote of one load.
+        if (start + 32 <= limit) {
+            const __m256i chunk = _mm256_loadu_si256((const __m256i *)(bytes + start)), below_space = _mm256_set1_epi8(0x1F);
+            uint32_t quotes = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(chunk, _mm256_set1_epi8('"')));
+            uint32_t stops = (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(
+                _mm256_cmpeq_epi8(chunk, _mm256_set1_epi8('\\')), _mm256_cmpeq_epi8(_mm256_max_epu8(chunk, below_space), below_space)));
+            if (quotes) {
+                unsigned length = (unsigned)__builtin_ctz(quotes);
+                if (stops & ((1u << length) - 1)) return 0;
+                end = start + length;
+                goto recorded;
+            }
+        }
         while (end < limit && bytes[end] != '"') {
             if (bytes[end] == '\\' || bytes[end] < 0x20) return 0;
             end++;
@@ -102,6 +115,7 @@ __attribute__((noinline)) static int record_value(const uint8_t *bytes, int64_t 
             end++;
         }
     }
+recorded:
     switch (field) {
     case FIELD_DATE:
         result->date_start = start;
@@ -119,7 +133,7 @@ __attribute__((noinline)) static int record_value(const uint8_t *bytes, int64_t 
     return 1;
 }
 
-// The bytes of one 64-byte block that matter, one bit per byte.
+// The bytes of one 64-byte block that matter to the token walk (`scan_tokens`), one bit per byte.
 typedef struct {
     uint64_t quotes, backslashes, controls, spaces, breaks, opens, closes, brackets, colons, commas;
 } block_bits;
@@ -142,6 +156,69 @@ LINE_SCAN_TARGET static inline void classify(const uint8_t *source, block_bits *
 #undef MATCHING
 }
 
+// The compact path's classes of bytes, one bit each, found with two table lookups (`pshufb`) per 32
+// bytes: one by the byte's low nibble, one by its high nibble, the results ANDed. A bit's bytes are
+// then exactly its low nibbles times its high nibbles, so each bit below is such a product:
+enum {
+    CLASS_QUOTE = 1 << 0,     // "                 low 2, high 2
+    CLASS_BACKSLASH = 1 << 1, // \                 low C, high 5
+    CLASS_CLOSE = 1 << 2,     // }                 low D, high 7
+    CLASS_COLON = 1 << 3,     // :                 low A, high 3
+    CLASS_COMMA = 1 << 4,     // ,                 low C, high 2
+    CLASS_BRACKET = 1 << 5,   // [ ] { }           low B or D, high 5 or 7
+    CLASS_SPACE = 1 << 6,     // space             low 0, high 2
+    CLASS_CONTROL = 1 << 7,   // 0x00 to 0x1F      any low, high 0 or 1
+};
+
+static const uint8_t classes_by_low[16] = {
+    [0x0] = CLASS_SPACE | CLASS_CONTROL, [0x1] = CLASS_CONTROL, [0x2] = CLASS_QUOTE | CLASS_CONTROL, [0x3] = CLASS_CONTROL,
+    [0x4] = CLASS_CONTROL, [0x5] = CLASS_CONTROL, [0x6] = CLASS_CONTROL, [0x7] = CLASS_CONTROL, [0x8] = CLASS_CONTROL,
+    [0x9] = CLASS_CONTROL, [0xA] = CLASS_COLON | CLASS_CONTROL, [0xB] = CLASS_BRACKET | CLASS_CONTROL,
+    [0xC] = CLASS_BACKSLASH | CLASS_COMMA | CLASS_CONTROL, [0xD] = CLASS_CLOSE | CLASS_BRACKET | CLASS_CONTROL,
+    [0xE] = CLASS_CONTROL, [0xF] = CLASS_CONTROL,
+};
+
+static const uint8_t classes_by_high[16] = {
+    [0x0] = CLASS_CONTROL, [0x1] = CLASS_CONTROL, [0x2] = CLASS_QUOTE | CLASS_COMMA | CLASS_SPACE, [0x3] = CLASS_COLON,
+    [0x5] = CLASS_BACKSLASH | CLASS_BRACKET, [0x7] = CLASS_CLOSE | CLASS_BRACKET,
+};
+
+// What the compact path needs of a block, one bit per byte. Any byte that cannot be part of a bare
+// value (whitespace, brackets and braces, `:` and `,`) is in `structural`; no byte of `{` but the
+// line's first is needed on its own (see `scan_compact`).
+typedef struct {
+    uint64_t quotes, backslashes, controls, closes, colons, commas, structural;
+} compact_bits;
+
+// Bit 7 of each byte of `classes` shifted from bit `bit`, as a 32-bit mask. The 16-bit shift moves no
+// bit of one byte into another's bit 7.
+#define CLASS_LANES(low, high, bit)                                                                             \
+    lanes(_mm256_slli_epi16(low, 7 - (bit)), _mm256_slli_epi16(high, 7 - (bit)))
+
+LINE_SCAN_TARGET static inline __m256i classes_of(__m256i bytes, __m256i by_low, __m256i by_high) {
+    const __m256i nibble = _mm256_set1_epi8(0x0F);
+    return _mm256_and_si256(_mm256_shuffle_epi8(by_low, _mm256_and_si256(bytes, nibble)),
+                            _mm256_shuffle_epi8(by_high, _mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble)));
+}
+
+LINE_SCAN_TARGET static inline void classify_compact(const uint8_t *source, compact_bits *bits) {
+    const __m256i by_low = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)classes_by_low));
+    const __m256i by_high = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)classes_by_high));
+    const __m256i low = classes_of(_mm256_loadu_si256((const __m256i *)source), by_low, by_high);
+    const __m256i high = classes_of(_mm256_loadu_si256((const __m256i *)(source + 32)), by_low, by_high);
+    bits->controls = lanes(low, high);
+    bits->quotes = CLASS_LANES(low, high, 0);
+    bits->backslashes = CLASS_LANES(low, high, 1);
+    bits->closes = CLASS_LANES(low, high, 2);
+    bits->colons = CLASS_LANES(low, high, 3);
+    bits->commas = CLASS_LANES(low, high, 4);
+    const __m256i structural = _mm256_set1_epi8(CLASS_CLOSE | CLASS_COLON | CLASS_COMMA | CLASS_BRACKET | CLASS_SPACE);
+    const __m256i zero = _mm256_setzero_si256();
+    bits->structural = ~lanes(_mm256_cmpeq_epi8(_mm256_and_si256(low, structural), zero),
+                              _mm256_cmpeq_epi8(_mm256_and_si256(high, structural), zero));
+}
+#undef CLASS_LANES
+
 // Where a block's strings are: `inside` has a bit from each opening quote up to, not including, its
 // closing quote; `quotes` the quotes that open or close one (not escaped). The carries cross blocks.
 typedef struct {
@@ -152,10 +229,10 @@ typedef struct {
     uint64_t escaped, quotes, inside, outside;
 } block_strings;
 
-LINE_SCAN_TARGET static inline block_strings locate_strings(const block_bits *bits, string_carries *carries) {
+LINE_SCAN_TARGET static inline block_strings locate_strings(uint64_t quotes, uint64_t backslashes, string_carries *carries) {
     block_strings strings;
-    strings.escaped = (bits->backslashes | carries->escape_carry) ? escaped_positions(bits->backslashes, &carries->escape_carry) : 0;
-    strings.quotes = bits->quotes & ~strings.escaped;
+    strings.escaped = (backslashes | carries->escape_carry) ? escaped_positions(backslashes, &carries->escape_carry) : 0;
+    strings.quotes = quotes & ~strings.escaped;
     strings.inside = prefix_xor(strings.quotes) ^ carries->string_carry;
     carries->string_carry = (uint64_t)((int64_t)strings.inside >> 63);
     strings.outside = ~(strings.inside | strings.quotes);
@@ -176,7 +253,7 @@ LINE_SCAN_TARGET static inline const uint8_t *read_block(
     const uint8_t *bytes, int64_t count, int64_t base, uint8_t padded[64 + 16], string_carries *carries, block_bits *bits, block_strings *strings) {
     const uint8_t *source = block_source(bytes, count, base, padded);
     classify(source, bits);
-    *strings = locate_strings(bits, carries);
+    *strings = locate_strings(bits->quotes, bits->backslashes, carries);
     return source;
 }
 
@@ -206,13 +283,17 @@ LINE_SCAN_TARGET static int scan_compact(const uint8_t *bytes, int64_t count, in
     uint64_t key_start_carry = 0, key_end_carry = 0, colon_carry = 0, value_end_carry = 0, bare_carry = 0;
     uint8_t padded[64 + 16];
     for (int64_t base = start; base < limit; base += 64) {
-        block_bits bits;
-        block_strings strings;
-        const uint8_t *source = read_block(bytes, count, base, padded, &carries, &bits, &strings);
+        compact_bits bits;
+        const uint8_t *source = block_source(bytes, count, base, padded);
+        classify_compact(source, &bits);
+        block_strings strings = locate_strings(bits.quotes, bits.backslashes, &carries);
         uint64_t outside = strings.outside;
         uint64_t opening = strings.quotes & strings.inside, closing = strings.quotes & ~strings.inside;
-        uint64_t opens = bits.opens & outside, closes = bits.closes & outside, colons = bits.colons & outside, commas = bits.commas & outside;
-        uint64_t bare = outside & ~(bits.spaces | bits.opens | bits.closes | bits.brackets | bits.colons | bits.commas);
+        // The line's opening brace; any other `{` outside a string is structural, so whatever comes
+        // before it rejects it.
+        uint64_t opens = base == start;
+        uint64_t closes = bits.closes & outside, colons = bits.colons & outside, commas = bits.commas & outside;
+        uint64_t bare = outside & ~bits.structural;
         uint64_t key_starts = opening & (((opens | commas) << 1) | key_start_carry);
         unsigned long long sum;
         key_carry = _addcarry_u64(key_carry, strings.inside, key_starts, &sum);
