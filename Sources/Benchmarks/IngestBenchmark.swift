@@ -15,7 +15,9 @@ import TestSupport
 /// optionally gzip), each body unique, retrying on non-2xx. Four phases on the same in-process
 /// server and HTTP stack: a route that reads and discards bodies (the ceiling), one that also files,
 /// digests and compresses them but stores nothing (prepared), the durable receiver at full speed, and
-/// the durable receiver paced at half the rate it reached (acknowledgement latency).
+/// the durable receiver paced at half the rate it reached (acknowledgement latency). The first three
+/// take turns in rounds (each round in another order), so a slower minute of the shared machine falls
+/// on all three rather than on whichever ran then.
 /// MB are 10^6 bytes of log data as sent, before compression.
 enum IngestBenchmark {
     struct Options {
@@ -23,6 +25,8 @@ enum IngestBenchmark {
         var seconds = 8.0
         var senders = 8
         var gzip = false
+        /// Rounds the first three phases' `seconds` are split into.
+        var rounds = 4
     }
 
     /// Runs the benchmark when `arguments` start with `ingest`; returns false otherwise.
@@ -35,6 +39,7 @@ enum IngestBenchmark {
             case "--work-dir": options.workDirectory = rest.popFirst() ?? options.workDirectory
             case "--seconds": options.seconds = Double(rest.popFirst() ?? "") ?? options.seconds
             case "--senders": options.senders = Int(rest.popFirst() ?? "") ?? options.senders
+            case "--rounds": options.rounds = max(1, Int(rest.popFirst() ?? "") ?? options.rounds)
             case "--gzip": options.gzip = true
             default: throw UsageError(message: "unknown option \(flag) for ingest")
             }
@@ -70,16 +75,32 @@ enum IngestBenchmark {
             eventLoopGroupProvider: .singleton,
             configuration: HTTPClient.Configuration(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: options.senders)))
         let bodies = BodyFactory(gzip: options.gzip)
-        Progress.say("ingest: \(options.senders) senders, 512 KiB batches, \(options.gzip ? "gzip" : "identity"), \(Int(options.seconds)) s per phase")
+        Progress.say(
+            "ingest: \(options.senders) senders, 512 KiB batches, \(options.gzip ? "gzip" : "identity"), \(Int(options.seconds)) s per phase, the first three in \(options.rounds) rounds")
 
-        let ceiling = try await phase(url: "http://127.0.0.1:\(port)/discard", options: options, bodies: bodies, client: client, pace: nil)
+        // The ceiling, prepared and durable phases in turns: round r starts with phase r mod 3.
+        let routes = ["/discard", "/prepare", "/logs/bench.example"]
+        var samples = [PhaseSample](repeating: PhaseSample(), count: routes.count)
+        var roundRatios: [Double] = []
+        for round in 0..<options.rounds {
+            var turns = [PhaseSample](repeating: PhaseSample(), count: routes.count)
+            for turn in 0..<routes.count {
+                let index = (round + turn) % routes.count
+                turns[index] = try await phase(
+                    url: "http://127.0.0.1:\(port)\(routes[index])", seconds: options.seconds / Double(options.rounds), options: options,
+                    bodies: bodies, client: client, pace: nil)
+                samples[index].add(turns[index])
+            }
+            roundRatios.append(round2(turns[2].result.megabytesPerSecond / max(turns[0].result.megabytesPerSecond, 0.001)))
+        }
+        let (ceiling, prepared, full) = (samples[0].result, samples[1].result, samples[2].result)
         Progress.say("ingest: ceiling (read and discard): \(format(ceiling.megabytesPerSecond)) MB/s, \(format(ceiling.cpuNanosecondsPerByte)) ns CPU per byte on \(format(ceiling.cores)) cores")
-        let prepared = try await phase(url: "http://127.0.0.1:\(port)/prepare", options: options, bodies: bodies, client: client, pace: nil)
         Progress.say("ingest: prepared, not stored (filing, digest, compression): \(format(prepared.megabytesPerSecond)) MB/s, \(format(prepared.cpuNanosecondsPerByte)) ns CPU per byte on \(format(prepared.cores)) cores")
-        let full = try await phase(url: "http://127.0.0.1:\(port)/logs/bench.example", options: options, bodies: bodies, client: client, pace: nil)
         Progress.say("ingest: durable at full speed: \(format(full.megabytesPerSecond)) MB/s, \(Int(full.linesPerSecond)) lines/s, p50 \(format(full.p50)) ms, p99 \(format(full.p99)) ms, \(format(full.cpuNanosecondsPerByte)) ns CPU per byte on \(format(full.cores)) cores")
         let half = try await phase(
-            url: "http://127.0.0.1:\(port)/logs/bench.example", options: options, bodies: bodies, client: client, pace: full.requestsPerSecond / 2)
+            url: "http://127.0.0.1:\(port)/logs/bench.example", seconds: options.seconds, options: options, bodies: bodies, client: client,
+            pace: full.requestsPerSecond / 2
+        ).result
         Progress.say("ingest: durable at half that rate: \(format(half.megabytesPerSecond)) MB/s, p50 \(format(half.p50)) ms, p99 \(format(half.p99)) ms")
         let costs = try IngestCostProfile.measure(
             plain: options.gzip ? BodyFactory(gzip: false) : bodies, compressed: options.gzip ? bodies : BodyFactory(gzip: true),
@@ -98,7 +119,7 @@ enum IngestBenchmark {
         spool.close()
         try store.close()
         let report: [String: Any] = [
-            "benchmark": "ingest", "senders": options.senders, "gzip": options.gzip, "seconds_per_phase": options.seconds,
+            "benchmark": "ingest", "senders": options.senders, "gzip": options.gzip, "seconds_per_phase": options.seconds, "rounds": options.rounds,
             "lines_per_second": Int(full.linesPerSecond), "mb_per_second": round2(full.megabytesPerSecond),
             "p50_ack_ms": round2(half.p50), "p99_ack_ms": round2(half.p99),
             "full_rate_p50_ack_ms": round2(full.p50), "full_rate_p99_ack_ms": round2(full.p99),
@@ -106,6 +127,7 @@ enum IngestBenchmark {
             "ceiling_mb_per_second": round2(ceiling.megabytesPerSecond),
             "prepared_mb_per_second": round2(prepared.megabytesPerSecond),
             "ratio": round2(full.megabytesPerSecond / max(ceiling.megabytesPerSecond, 0.001)),
+            "round_ratios": roundRatios,
             "retried_requests": full.retries + half.retries,
             "spool_line_bytes": spoolBytes, "spool_file_bytes": fileBytes,
             "phase_cpu_ns_per_byte": [
@@ -131,6 +153,33 @@ enum IngestBenchmark {
         var cores: Double
     }
 
+    /// What one or more runs of a phase measured, to be added up.
+    struct PhaseSample {
+        var tally = Tally()
+        var seconds = 0.0
+        var cpuSeconds = 0.0
+
+        mutating func add(_ other: PhaseSample) {
+            tally.bytes += other.tally.bytes
+            tally.lines += other.tally.lines
+            tally.requests += other.tally.requests
+            tally.retries += other.tally.retries
+            tally.latencies += other.tally.latencies
+            seconds += other.seconds
+            cpuSeconds += other.cpuSeconds
+        }
+
+        var result: PhaseResult {
+            let sorted = tally.latencies.sorted()
+            func percentile(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
+            let seconds = max(seconds, 1e-9)
+            return PhaseResult(
+                megabytesPerSecond: Double(tally.bytes) / 1e6 / seconds, linesPerSecond: Double(tally.lines) / seconds,
+                requestsPerSecond: Double(tally.requests) / seconds, p50: percentile(0.5), p99: percentile(0.99), retries: tally.retries,
+                cpuNanosecondsPerByte: cpuSeconds * 1e9 / Double(max(tally.bytes, 1)), cores: cpuSeconds / seconds)
+        }
+    }
+
     /// What the senders of one phase share.
     final class PhaseState: Sendable {
         let tally = Mutex(Tally())
@@ -145,13 +194,13 @@ enum IngestBenchmark {
         var latencies: [Double] = []
     }
 
-    /// Senders post for `options.seconds`; with `pace`, all of them together send at most that many
-    /// requests a second.
-    static func phase(url: String, options: Options, bodies: BodyFactory, client: HTTPClient, pace: Double?) async throws -> PhaseResult {
+    /// Senders post for `seconds`; with `pace`, all of them together send at most that many requests a
+    /// second.
+    static func phase(url: String, seconds: Double, options: Options, bodies: BodyFactory, client: HTTPClient, pace: Double?) async throws -> PhaseSample {
         let shared = PhaseState()
         let cpuAtStart = IngestCostProfile.processCPUTime()
         let started = ContinuousClock.now
-        let deadline = started + .milliseconds(Int(options.seconds * 1000))
+        let deadline = started + .milliseconds(Int(seconds * 1000))
         try await withThrowingTaskGroup(of: Void.self) { group in
             for sender in 0..<options.senders {
                 group.addTask { [shared] in
@@ -201,15 +250,9 @@ enum IngestBenchmark {
             try await group.waitForAll()
         }
         let elapsed = ContinuousClock.now - started
-        let cpu = (IngestCostProfile.processCPUTime() - cpuAtStart).inSeconds
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let result = shared.tally.withLock { $0 }
-        let sorted = result.latencies.sorted()
-        func percentile(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
-        return PhaseResult(
-            megabytesPerSecond: Double(result.bytes) / 1e6 / seconds, linesPerSecond: Double(result.lines) / seconds,
-            requestsPerSecond: Double(result.requests) / seconds, p50: percentile(0.5), p99: percentile(0.99), retries: result.retries,
-            cpuNanosecondsPerByte: cpu * 1e9 / Double(max(result.bytes, 1)), cores: cpu / seconds)
+        return PhaseSample(
+            tally: shared.tally.withLock { $0 }, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+            cpuSeconds: (IngestCostProfile.processCPUTime() - cpuAtStart).inSeconds)
     }
 
     static func format(_ value: Double) -> String { String(format: "%.1f", value) }
