@@ -46,21 +46,20 @@ LINE_SCAN_TARGET static inline uint64_t prefix_xor(uint64_t bits) {
 }
 
 // The positions that follow an unescaped backslash. `carry` is 1 when the previous block ended with an
-// unescaped backslash, and is set for the next block. Backslashes are rare in log lines, so they are
-// walked one by one, in order: a backslash that is itself escaped escapes nothing.
+// unescaped backslash, and is set for the next block. Without a branch on the bytes: in each run of
+// backslashes, those at an even distance from the run's start escape the byte after them. Subtracting
+// the runs' starts from the odd bit positions (shifted) turns each run into a pattern of that parity
+// (the method of simdjson's string scanner).
 LINE_SCAN_TARGET static inline uint64_t escaped_positions(uint64_t backslashes, uint64_t *carry) {
-    uint64_t escaped = *carry;
-    *carry = 0;
-    while (backslashes) {
-        unsigned bit = (unsigned)__builtin_ctzll(backslashes);
-        backslashes &= backslashes - 1;
-        if ((escaped >> bit) & 1) continue;
-        if (bit == 63) {
-            *carry = 1;
-        } else {
-            escaped |= 2ull << bit;
-        }
-    }
+    const uint64_t odd_bits = 0xAAAAAAAAAAAAAAAAull;
+    uint64_t escaped_first = *carry;
+    // A backslash escaped by the previous block's last one starts no escape of its own.
+    uint64_t potential = backslashes & ~escaped_first;
+    uint64_t shifted = potential << 1;
+    uint64_t codes = ((shifted | odd_bits) - potential) ^ odd_bits;
+    uint64_t escaped = codes ^ (backslashes | escaped_first);
+    uint64_t escapes = codes & backslashes;
+    *carry = escapes >> 63;
     return escaped;
 }
 
