@@ -381,6 +381,55 @@ LINE_SCAN_TARGET static int scan_tokens(const uint8_t *bytes, int64_t count, int
     return 0;
 }
 
+// Whether the time at `time` (`length` bytes) is valid as the filer reads times (`HH:MM:SS` or
+// `HH:MM:SS:mmm`, `.` also before the milliseconds; minutes under 60, seconds under 61) and has the
+// hour of `reference`.
+static inline int time_in_hour(const uint8_t *time, int64_t length, const uint8_t *reference) {
+    if ((length != 8 && length != 12) || time[0] != reference[0] || time[1] != reference[1] || time[2] != ':' || time[5] != ':') return 0;
+    unsigned minute_tens = time[3] - (unsigned)'0', minute_units = time[4] - (unsigned)'0';
+    unsigned second_tens = time[6] - (unsigned)'0', second_units = time[7] - (unsigned)'0';
+    if (minute_tens > 5 || minute_units > 9 || second_units > 9 || second_tens > 6 || (second_tens == 6 && second_units != 0)) return 0;
+    if (length == 12) {
+        if ((time[8] != ':' && time[8] != '.') || time[9] - (unsigned)'0' > 9 || time[10] - (unsigned)'0' > 9 || time[11] - (unsigned)'0' > 9) return 0;
+    }
+    return 1;
+}
+
+// Whether a line `scan_compact` read files as `reference` does.
+static inline int files_as(const uint8_t *bytes, const line_scan_result *line, const line_scan_reference *reference) {
+    if (line->date_start < 0 || line->time_start < 0 || line->date_end - line->date_start != 10
+        || memcmp(bytes + line->date_start, bytes + reference->date_start, 10) != 0
+        || !time_in_hour(bytes + line->time_start, line->time_end - line->time_start, bytes + reference->time_start))
+        return 0;
+    if (!reference->match_disid) return 1;
+    int64_t length = reference->disid_end - reference->disid_start;
+    return line->disid_start >= 0 && line->disid_end - line->disid_start == length
+        && memcmp(bytes + line->disid_start, bytes + reference->disid_start, (size_t)length) == 0;
+}
+
+int64_t line_scan_run(const uint8_t *bytes, int64_t count, int64_t start, int array, const line_scan_reference *reference, int64_t *ends, int64_t capacity) {
+    if (!line_scan_available()) return 0;
+    int64_t found = 0, position = start;
+    line_scan_result line;
+    while (found < capacity) {
+        if (array) {
+            // `,{` right after the element before: a compact array.
+            if (position + 1 >= count || bytes[position] != ',' || bytes[position + 1] != '{') break;
+            if (!scan_compact(bytes, count, position + 1, count, &line) || !files_as(bytes, &line, reference)) break;
+        } else {
+            // A line that is one compact object and its line feed.
+            if (position >= count || bytes[position] != '{') break;
+            const uint8_t *feed = memchr(bytes + position, '\n', (size_t)(count - position));
+            if (!feed) break;
+            int64_t limit = feed - bytes;
+            if (!scan_compact(bytes, count, position, limit, &line) || line.end != limit || !files_as(bytes, &line, reference)) break;
+        }
+        ends[found++] = line.end;
+        position = array ? line.end : line.end + 1;
+    }
+    return found;
+}
+
 int line_scan_available(void) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("pclmul");
 }
@@ -398,6 +447,11 @@ int line_scan_flat_object(const uint8_t *bytes, int64_t count, int64_t start, in
 #else
 
 int line_scan_available(void) { return 0; }
+
+int64_t line_scan_run(const uint8_t *bytes, int64_t count, int64_t start, int array, const line_scan_reference *reference, int64_t *ends, int64_t capacity) {
+    (void)bytes, (void)count, (void)start, (void)array, (void)reference, (void)ends, (void)capacity;
+    return 0;
+}
 
 int line_scan_flat_object_using(const uint8_t *bytes, int64_t count, int64_t start, int64_t limit, int paths, line_scan_result *result) {
     (void)bytes, (void)count, (void)start, (void)limit, (void)paths, (void)result;

@@ -1,3 +1,4 @@
+import CLineScan
 import Foundation
 import JobModel
 
@@ -121,7 +122,11 @@ package struct BatchFiler {
                 if bytes[first] == UInt8(ascii: "{") {
                     let scan = JSONLineScanner.scanObject(bytes, from: first, limit: last, vectored: vectored)
                     if scan.valid && scan.end == last {
-                        builder.add(bytes, first..<last, scan)
+                        if builder.add(bytes, first..<last, scan), vectored, lineEnd < bytes.count {
+                            // The lines after it that file as it does, read in one call.
+                            lineStart = builder.addRun(bytes, from: lineEnd + 1, array: false, like: scan)
+                            continue
+                        }
                     } else {
                         builder.quarantine(bytes, first..<last, reason: "not a JSON object")
                     }
@@ -151,8 +156,10 @@ package struct BatchFiler {
                     builder.quarantine(bytes, elementStart..<limit, reason: "malformed JSON array")
                     return
                 }
-                builder.add(bytes, elementStart..<scan.end, scan)
                 index = scan.end
+                if builder.add(bytes, elementStart..<scan.end, scan), vectored {
+                    index = builder.addRun(bytes, from: index, array: true, like: scan)
+                }
             } else {
                 index = JSONLineScanner.skipValue(bytes, from: index, limit: limit)
                 var last = index
@@ -193,12 +200,15 @@ package struct BatchFiler {
             self.eventTime = eventTime
         }
 
-        mutating func add(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ scan: ScannedObject) {
+        /// Files the line at `range`; true when `addRun` may add the lines after it that file as it does
+        /// (it was accepted on one line, and its event hour holds for its date and hour).
+        @discardableResult
+        mutating func add(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ scan: ScannedObject) -> Bool {
             guard let dateRange = scan.date, let timeRange = scan.time,
                   let hour = eventTime.hour(date: bytes[dateRange], time: bytes[timeRange])
             else {
                 quarantine(bytes, range, reason: "no usable date and time")
-                return
+                return false
             }
             let domain: String
             if let fixed = endpoint.domain {
@@ -207,7 +217,7 @@ package struct BatchFiler {
                 domain = mapped
             } else {
                 quarantine(bytes, range, reason: "x-disid not in disid_domains")
-                return
+                return false
             }
             let position: Int
             if let last, last.key.hour == hour, last.key.domain == domain {
@@ -230,6 +240,7 @@ package struct BatchFiler {
                 let line = Array(bytes[range].lazy.filter { $0 != 0x0A && $0 != 0x0D }) + [0x0A]
                 chunks[position].byteCount += line.count
                 chunks[position].pieces.append(.rewritten(line))
+                return false
             } else if range.upperBound < bytes.count && bytes[range.upperBound] == 0x0A {
                 // The line's own newline follows it: the line and its newline are one run of the body.
                 chunks[position].byteCount += range.count + 1
@@ -239,6 +250,43 @@ package struct BatchFiler {
                 chunks[position].append(range)
                 chunks[position].pieces.append(.newline)
             }
+            return eventTime.cachesLastHour
+        }
+
+        /// Files the lines from `start` that file as the line `scan` read, which `add` just filed and
+        /// allowed a run after (`line_scan_run`: in C, with nothing decided per line here); returns
+        /// where the first other line starts (`JSON_Newline`), or where the last element of the run
+        /// ends (`JSON_Array`).
+        mutating func addRun(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, array: Bool, like scan: ScannedObject) -> Int {
+            guard let base = bytes.baseAddress, let date = scan.date, let time = scan.time, let position = last?.position else { return start }
+            let disid = scan.disid ?? 0..<0
+            var reference = line_scan_reference(
+                date_start: Int64(date.lowerBound), time_start: Int64(time.lowerBound), disid_start: Int64(disid.lowerBound),
+                disid_end: Int64(disid.upperBound), match_disid: endpoint.domain == nil ? 1 : 0)
+            var next = start
+            withUnsafeTemporaryAllocation(of: Int64.self, capacity: 256) { ends in
+                while true {
+                    let found = Int(line_scan_run(base, Int64(bytes.count), Int64(next), array ? 1 : 0, &reference, ends.baseAddress, Int64(ends.count)))
+                    guard found > 0 else { return }
+                    chunks[position].lineCount += found
+                    if array {
+                        for end in ends.prefix(found).map(Int.init) {
+                            chunks[position].byteCount += end - (next + 1) + 1
+                            chunks[position].append(next + 1..<end)
+                            chunks[position].pieces.append(.newline)
+                            next = end
+                        }
+                    } else {
+                        // Each line with its line feed: one run of the body.
+                        let runEnd = Int(ends[found - 1]) + 1
+                        chunks[position].byteCount += runEnd - next
+                        chunks[position].append(next..<runEnd)
+                        next = runEnd
+                    }
+                    guard found == ends.count else { return }
+                }
+            }
+            return next
         }
 
         mutating func quarantine(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, reason: String) {

@@ -19,6 +19,11 @@ struct EventTime {
         var rest: UInt32
     }
 
+    /// Whether the last line read successfully was read in full or from the cache, so that any line with
+    /// its date and hour and a valid time has its event hour: false where the zone's offset is not
+    /// whole hours.
+    var cachesLastHour: Bool { last != nil }
+
     /// A parser for `timeZone`.
     init(timeZone: TimeZone) {
         self.timeZone = timeZone

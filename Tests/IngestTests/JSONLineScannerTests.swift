@@ -207,3 +207,46 @@ extension JSONLineScannerTests {
         }
     }
 }
+
+extension JSONLineScannerTests {
+    @Test("A run of lines filed in one call stops at every line that files otherwise: another date, hour or x-disid, a time out of range, another shape")
+    func runsStopAtEveryDifferentLine() {
+        let utc = TimeZone(identifier: "UTC")!
+        let mapped = IngestEndpoint(path: "/logs", disidDomains: ["12345": "a.example", "77": "b.example"])
+        let fixed = IngestEndpoint(path: "/logs", domain: "c.example")
+        // Each odd line differs from the others (all 2026-11-01, hour 09, x-disid 12345) in one way.
+        let odd = [
+            SenderLog.line(date: "2026-11-02"), SenderLog.line(date: "2026-11-1"), SenderLog.line(time: "10:27:10"),
+            SenderLog.line(time: "19:27:10"), SenderLog.line(time: "09:60:10"), SenderLog.line(time: "09:27:61"),
+            SenderLog.line(time: "09:27:60"), SenderLog.line(time: "09:27:1x"), SenderLog.line(time: "09:2a:10"),
+            SenderLog.line(time: "09:27:10:12x"), SenderLog.line(time: "09:27:10.123"), SenderLog.line(time: "09:27:10;123"),
+            SenderLog.line(time: "09-27:10"), SenderLog.line(time: "09:27:100"), SenderLog.line(extra: #","x-disid":77"#),
+            SenderLog.line(extra: #","x-disid":1234"#), SenderLog.line(extra: #","x-disid":"12345""#), SenderLog.line(extra: #", "a":1"#),
+            SenderLog.line().replacingOccurrences(of: #""date""#, with: #""datum""#), SenderLog.line() + " ", "\r" + SenderLog.line(),
+            SenderLog.line().replacingOccurrences(of: #""cached":1"#, with: #""cached":[1]"#), "", "[]", "{}",
+        ]
+        for endpoint in [mapped, fixed] {
+            let vectored = BatchFiler(endpoint: endpoint, timeZone: utc)
+            let bytewise = BatchFiler(endpoint: endpoint, timeZone: utc, vectored: false)
+            for (index, line) in odd.enumerated() {
+                for at in [1, 2, 7] {
+                    var lines = (0..<9).map { SenderLog.line(time: String(format: "09:%02d:%02d", $0 * 7, $0)) }
+                    lines.insert(line, at: at)
+                    for body in [lines.joined(separator: "\n") + "\n", "[" + lines.joined(separator: ",") + "]"].map({ Array($0.utf8) }) {
+                        let fast = vectored.file(body), slow = bytewise.file(body)
+                        let label = "odd line \(index) at \(at), \(endpoint.domain ?? "mapped"), \(body[0] == UInt8(ascii: "[") ? "array" : "newline")"
+                        #expect(fast.chunks.map { [$0.domain, "\($0.hour)", "\($0.lineCount)"] } == slow.chunks.map { [$0.domain, "\($0.hour)", "\($0.lineCount)"] }, "\(label)")
+                        #expect(fast.chunks.map { $0.ndjson(in: body) } == slow.chunks.map { $0.ndjson(in: body) }, "\(label)")
+                        #expect(fast.quarantined == slow.quarantined, "\(label)")
+                    }
+                }
+            }
+        }
+        // Where the zone's offset is not whole hours, the minutes move the hour: no run.
+        let kolkata = BatchFiler(endpoint: fixed, timeZone: TimeZone(identifier: "Asia/Kolkata")!)
+        let lines = (0..<6).map { SenderLog.line(time: String(format: "09:%02d:00", $0 * 10)) }
+        for body in [lines.joined(separator: "\n") + "\n", "[" + lines.joined(separator: ",") + "]"].map({ Array($0.utf8) }) {
+            #expect(kolkata.file(body).chunks.map(\.lineCount) == [3, 3])
+        }
+    }
+}

@@ -37,6 +37,25 @@ int line_scan_flat_object(const uint8_t *bytes, int64_t count, int64_t start, in
 /// `line_scan_flat_object` with only some of its ways (`paths`, of the enum above): for tests of each.
 int line_scan_flat_object_using(const uint8_t *bytes, int64_t count, int64_t start, int64_t limit, int paths, line_scan_result *result);
 
+/// A line already filed, whose successors `line_scan_run` compares with it: offsets in the same body.
+typedef struct {
+    /// Its `date` value (10 bytes) and `time` value (the hour is its first 2 bytes).
+    int64_t date_start, time_start;
+    /// Its `x-disid` value, compared when `match_disid` is 1 (an endpoint that maps ids to domains).
+    int64_t disid_start, disid_end;
+    int32_t match_disid;
+} line_scan_reference;
+
+/// Reads, from `start`, the lines that the receiver's filer would file exactly as `reference`, with
+/// nothing to decide per line: compact flat objects (as the compact path reads them) whose `date` is
+/// the reference's, whose `time` has the reference's hour and valid minutes, seconds and milliseconds,
+/// and, with `match_disid`, whose `x-disid` is the reference's. With `array` 0 each is a whole line
+/// followed by a line feed, `start` the first byte of the first; with `array` 1 each is an array
+/// element right after a comma, `start` that comma. Stores each one's end (one past its `}`) in
+/// `ends`, at most `capacity` of them, and returns how many; stops at the first other line, which the
+/// caller reads as before. 0 on a processor without AVX2.
+int64_t line_scan_run(const uint8_t *bytes, int64_t count, int64_t start, int array, const line_scan_reference *reference, int64_t *ends, int64_t capacity);
+
 /// 1 when `line_scan_flat_object` can accept objects on this processor (it has AVX2 and PCLMULQDQ).
 int line_scan_available(void);
 
