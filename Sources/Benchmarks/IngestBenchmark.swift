@@ -75,6 +75,7 @@ enum IngestBenchmark {
             eventLoopGroupProvider: .singleton,
             configuration: HTTPClient.Configuration(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: options.senders)))
         let bodies = BodyFactory(gzip: options.gzip)
+        let sequences = BodySequences()
         Progress.say(
             "ingest: \(options.senders) senders, 512 KiB batches, \(options.gzip ? "gzip" : "identity"), \(Int(options.seconds)) s per phase, the first three in \(options.rounds) rounds")
 
@@ -88,8 +89,11 @@ enum IngestBenchmark {
                 let index = (round + turn) % routes.count
                 turns[index] = try await phase(
                     url: "http://127.0.0.1:\(port)\(routes[index])", seconds: options.seconds / Double(options.rounds), options: options,
-                    bodies: bodies, client: client, pace: nil)
+                    bodies: bodies, sequences: sequences, client: client, pace: nil)
                 samples[index].add(turns[index])
+                let turn = turns[index].result
+                Progress.say(
+                    "ingest: round \(round + 1), \(["ceiling", "prepared", "durable"][index]): \(format(turn.megabytesPerSecond)) MB/s, \(format(turn.cpuNanosecondsPerByte)) ns CPU per byte on \(format(turn.cores)) cores")
             }
             roundRatios.append(round2(turns[2].result.megabytesPerSecond / max(turns[0].result.megabytesPerSecond, 0.001)))
         }
@@ -97,10 +101,10 @@ enum IngestBenchmark {
         Progress.say("ingest: ceiling (read and discard): \(format(ceiling.megabytesPerSecond)) MB/s, \(format(ceiling.cpuNanosecondsPerByte)) ns CPU per byte on \(format(ceiling.cores)) cores")
         Progress.say("ingest: prepared, not stored (filing, digest, compression): \(format(prepared.megabytesPerSecond)) MB/s, \(format(prepared.cpuNanosecondsPerByte)) ns CPU per byte on \(format(prepared.cores)) cores")
         Progress.say("ingest: durable at full speed: \(format(full.megabytesPerSecond)) MB/s, \(Int(full.linesPerSecond)) lines/s, p50 \(format(full.p50)) ms, p99 \(format(full.p99)) ms, \(format(full.cpuNanosecondsPerByte)) ns CPU per byte on \(format(full.cores)) cores")
-        let half = try await phase(
-            url: "http://127.0.0.1:\(port)/logs/bench.example", seconds: options.seconds, options: options, bodies: bodies, client: client,
-            pace: full.requestsPerSecond / 2
-        ).result
+        let halfSample = try await phase(
+            url: "http://127.0.0.1:\(port)/logs/bench.example", seconds: options.seconds, options: options, bodies: bodies, sequences: sequences,
+            client: client, pace: full.requestsPerSecond / 2)
+        let half = halfSample.result
         Progress.say("ingest: durable at half that rate: \(format(half.megabytesPerSecond)) MB/s, p50 \(format(half.p50)) ms, p99 \(format(half.p99)) ms")
         let costs = try IngestCostProfile.measure(
             plain: options.gzip ? BodyFactory(gzip: false) : bodies, compressed: options.gzip ? bodies : BodyFactory(gzip: true),
@@ -128,7 +132,7 @@ enum IngestBenchmark {
             "prepared_mb_per_second": round2(prepared.megabytesPerSecond),
             "ratio": round2(full.megabytesPerSecond / max(ceiling.megabytesPerSecond, 0.001)),
             "round_ratios": roundRatios,
-            "retried_requests": full.retries + half.retries,
+            "retried_requests": full.retries + half.retries, "repeated_requests": samples[2].tally.repeated + halfSample.tally.repeated,
             "spool_line_bytes": spoolBytes, "spool_file_bytes": fileBytes,
             "phase_cpu_ns_per_byte": [
                 "ceiling": round2(ceiling.cpuNanosecondsPerByte), "prepared": round2(prepared.cpuNanosecondsPerByte), "durable": round2(full.cpuNanosecondsPerByte),
@@ -164,6 +168,7 @@ enum IngestBenchmark {
             tally.lines += other.tally.lines
             tally.requests += other.tally.requests
             tally.retries += other.tally.retries
+            tally.repeated += other.tally.repeated
             tally.latencies += other.tally.latencies
             seconds += other.seconds
             cpuSeconds += other.cpuSeconds
@@ -180,6 +185,19 @@ enum IngestBenchmark {
         }
     }
 
+    /// The sequence numbers of a run's bodies: each request of any phase takes the next, so no body is
+    /// sent twice and the spool never answers one as a repeat (which costs less than storing it).
+    final class BodySequences: Sendable {
+        private let counter = Mutex(0)
+
+        func next() -> Int {
+            counter.withLock { value in
+                defer { value += 1 }
+                return value
+            }
+        }
+    }
+
     /// What the senders of one phase share.
     final class PhaseState: Sendable {
         let tally = Mutex(Tally())
@@ -191,12 +209,16 @@ enum IngestBenchmark {
         var lines = 0
         var requests = 0
         var retries = 0
+        /// Requests answered as a repeat of a body already stored: none when every body is unique.
+        var repeated = 0
         var latencies: [Double] = []
     }
 
     /// Senders post for `seconds`; with `pace`, all of them together send at most that many requests a
     /// second.
-    static func phase(url: String, seconds: Double, options: Options, bodies: BodyFactory, client: HTTPClient, pace: Double?) async throws -> PhaseSample {
+    static func phase(
+        url: String, seconds: Double, options: Options, bodies: BodyFactory, sequences: BodySequences, client: HTTPClient, pace: Double?
+    ) async throws -> PhaseSample {
         let shared = PhaseState()
         let cpuAtStart = IngestCostProfile.processCPUTime()
         let started = ContinuousClock.now
@@ -204,7 +226,6 @@ enum IngestBenchmark {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for sender in 0..<options.senders {
                 group.addTask { [shared] in
-                    var sequence = sender
                     // One body buffer per format, reused from request to request (see `BodyFactory.fill`).
                     var buffers = [ByteBuffer(), ByteBuffer()]
                     while ContinuousClock.now < deadline {
@@ -217,11 +238,12 @@ enum IngestBenchmark {
                             if due > deadline { break }
                             if due > ContinuousClock.now { try await Task.sleep(until: due, clock: .continuous) }
                         }
+                        let sequence = sequences.next()
                         let format = sequence % 2
                         let body = bodies.fill(&buffers[format], sequence: sequence, array: format == 0)
-                        sequence += options.senders
                         let sentAt = ContinuousClock.now
                         var retries = 0
+                        var repeated = false
                         while true {
                             var request = HTTPClientRequest(url: url)
                             request.method = .POST
@@ -229,8 +251,12 @@ enum IngestBenchmark {
                             if options.gzip { request.headers.add(name: "Content-Encoding", value: "gzip") }
                             request.body = .bytes(buffers[format])
                             if let response = try? await client.execute(request, timeout: .seconds(30)) {
-                                _ = try? await response.body.collect(upTo: 1 << 16)
-                                if response.status.code / 100 == 2 { break }
+                                let answer = try? await response.body.collect(upTo: 1 << 16)
+                                if response.status.code / 100 == 2 {
+                                    // A body the spool already holds is acknowledged without being stored.
+                                    repeated = answer.map { String(buffer: $0).contains("\"repeated\":true") } ?? false
+                                    break
+                                }
                             }
                             retries += 1
                             try await Task.sleep(for: .milliseconds(20))
@@ -242,6 +268,7 @@ enum IngestBenchmark {
                             $0.lines += body.lineCount
                             $0.requests += 1
                             $0.retries += retries
+                            $0.repeated += repeated ? 1 : 0
                             $0.latencies.append(milliseconds)
                         }
                     }
