@@ -44,6 +44,9 @@ let package = Package(
         // POLYVAL (RFC 8452), the universal hash under the receiver's body digest: carry-less
         // multiplication (C intrinsics) where the processor has it, portable C otherwise.
         .target(name: "CPolyval"),
+        // CRC-32 for gzip members, folded with 256-bit carry-less multiplication where the processor
+        // has it (ISA-L's own folds 128 bits at a time without AVX-512), a byte at a time otherwise.
+        .target(name: "CCRC32"),
         // The lowest layer: the injected clock, Unix-time helpers, classified errors, POSIX file calls.
         .target(name: "Core"),
         // The job model (windows, leases, per-file results, the upload ledger) and the `JobStore`
@@ -137,7 +140,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "Core", "JobModel", "Jobs", "CZlib", "CLineScan", "CPolyval", .target(name: "CISAL", condition: .when(traits: ["ISAL"])),
+                "Core", "JobModel", "Jobs", "CZlib", "CLineScan", "CPolyval", "CCRC32", .target(name: "CISAL", condition: .when(traits: ["ISAL"])),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

@@ -1,3 +1,5 @@
+import CCRC32
+import CZlib
 import Foundation
 @testable import Ingest
 import JobModel
@@ -39,6 +41,36 @@ struct LineCompressorTests {
                     let member = pool.withItem { $0.compress(pieces, in: buffer) }
                     #expect(try Gzip.decompress(member) == chunk.ndjson(in: buffer))
                     #expect(member.starts(with: [0x1F, 0x8B, 8]))
+                }
+            }
+        }
+    }
+
+    @Test("The folded CRC-32 is zlib's for every length, offset and starting value; members with it are the bytes ISA-L's own trailer gives, stamped or not")
+    func foldedCRCAndTrailer() throws {
+        let data = Self.noise(20_000, seed: 3)
+        data.withUnsafeBufferPointer { bytes in
+            for length in Array(0...700) + [1023, 1024, 1025, 4095, 4096, 4097, 19_990] {
+                for offset in [0, 1, 7] where offset + length <= bytes.count {
+                    let start = UInt32(truncatingIfNeeded: length &* 2_654_435_761)
+                    let zlib = UInt32(crc32(UInt(start), bytes.baseAddress! + offset, UInt32(length)))
+                    #expect(crc32_wide(start, bytes.baseAddress! + offset, length) == zlib, "length \(length), offset \(offset)")
+                }
+            }
+        }
+        let text = Array((0..<2000).map { SenderLog.line(time: String(format: "09:%02d:%02d", $0 / 60 % 60, $0 % 60)) }.joined(separator: "\n").utf8)
+        let stamp = SpoolChunkStamp(
+            body: 0x9E37_79B9_7F4A_7C15, index: 0, count: 1, lineCount: 2000, byteCount: text.count, bodyDigest: [UInt8](repeating: 9, count: 32),
+            acceptedAt: 1_793_527_200)
+        let folded = LineCompressor(), isal = LineCompressor(wideCRC: false)
+        try text.withUnsafeBufferPointer { body throws in
+            for pieces in [[NDJSONPiece.body(0..<text.count), .newline], [.body(0..<100)], [.newline], (0..<50).map { NDJSONPiece.body($0 * 300..<$0 * 300 + 290) }] {
+                for stamp in [stamp, nil] {
+                    let member = folded.compress(pieces, in: body, stamp: stamp)
+                    #expect(member == isal.compress(pieces, in: body, stamp: stamp))
+                    var chunk = FiledChunk(domain: "www.example.com", hour: Date(timeIntervalSince1970: 0), lineCount: 1)
+                    chunk.pieces = pieces
+                    #expect(try Gzip.decompress(member) == chunk.ndjson(in: body))
                 }
             }
         }
