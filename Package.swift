@@ -45,8 +45,8 @@ let package = Package(
         // multiplication (C intrinsics) where the processor has it, portable C otherwise.
         .target(name: "CPolyval"),
         // CRC-32 for gzip members, folded with 256-bit carry-less multiplication where the processor
-        // has it (ISA-L's own folds 128 bits at a time without AVX-512), a byte at a time otherwise.
-        .target(name: "CCRC32"),
+        // has it (ISA-L's own folds 128 bits at a time without AVX-512), zlib's otherwise.
+        .target(name: "CCRC32", dependencies: ["CZlib"]),
         // The lowest layer: the injected clock, Unix-time helpers, classified errors, POSIX file calls.
         .target(name: "Core"),
         // The job model (windows, leases, per-file results, the upload ledger) and the `JobStore`
