@@ -270,8 +270,8 @@ package struct BatchFiler {
                     guard found > 0 else { return }
                     chunks[position].lineCount += found
                     if array {
-                        for end in ends.prefix(found).map(Int.init) {
-                            chunks[position].byteCount += end - (next + 1) + 1
+                        for end in ends.prefix(found).lazy.map(Int.init) {
+                            chunks[position].byteCount += end - next
                             chunks[position].append(next + 1..<end)
                             chunks[position].pieces.append(.newline)
                             next = end

@@ -12,6 +12,9 @@ import CISAL
 /// spool's disk writes shrink by the logs' compression ratio. Built without ISA-L (the `ISAL` trait
 /// off), zlib compresses at its level 1 instead, for more CPU.
 public enum GzipMember {
+    /// The member header ISA-L writes (RFC 1952): no flags, name or time, XFL 0, OS 255 (unknown).
+    package static let header: [UInt8] = [0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 255]
+
     /// `bytes` as one gzip member.
     public static func compress(_ bytes: [UInt8]) -> [UInt8] {
         bytes.withUnsafeBytes { compress($0) }

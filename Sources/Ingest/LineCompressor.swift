@@ -91,25 +91,14 @@ package final class LineCompressor: @unchecked Sendable {
         stream.pointee.level_buf_size = UInt32(Self.levelBufferSize)
         stream.pointee.flush = UInt16(NO_FLUSH)
         stream.pointee.end_of_stream = 0
-        outputCount = 0
         crc = 0
         inputCount = 0
-        if let stamp {
-            // The stamped header written here; ISA-L writes the deflate stream and the trailer (or
-            // only the stream, see `computesTrailer`).
-            let header = StampedMember.header(stamp)
-            header.withUnsafeBytes { output.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-            outputCount = header.count
-            stream.pointee.gzip_flag = UInt16(computesTrailer ? IGZIP_DEFLATE : IGZIP_GZIP_NO_HDR)
-        } else if computesTrailer {
-            // The header ISA-L writes: no name, time 0, unknown system.
-            let header: [UInt8] = [0x1F, 0x8B, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xFF]
-            header.withUnsafeBytes { output.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-            outputCount = header.count
-            stream.pointee.gzip_flag = UInt16(IGZIP_DEFLATE)
-        } else {
-            stream.pointee.gzip_flag = UInt16(IGZIP_GZIP)
-        }
+        // A stamped header is written here, and so is the plain one when the trailer is (see
+        // `computesTrailer`); ISA-L writes the rest.
+        let header = stamp.map(StampedMember.header) ?? (computesTrailer ? GzipMember.header : [])
+        if !header.isEmpty { header.withUnsafeBytes { output.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
+        outputCount = header.count
+        stream.pointee.gzip_flag = UInt16(computesTrailer ? IGZIP_DEFLATE : header.isEmpty ? IGZIP_GZIP : IGZIP_GZIP_NO_HDR)
         #else
         zlib.begin(extraField: stamp.map(StampedMember.extraField))
         #endif
@@ -137,11 +126,8 @@ package final class LineCompressor: @unchecked Sendable {
                 outputCapacity *= 2
                 output = realloc(output, outputCapacity)!
             }
-            let trailer = output + outputCount
-            for index in 0..<4 {
-                trailer.storeBytes(of: UInt8(truncatingIfNeeded: crc >> (8 * index)), toByteOffset: index, as: UInt8.self)
-                trailer.storeBytes(of: UInt8(truncatingIfNeeded: UInt32(truncatingIfNeeded: inputCount) >> (8 * index)), toByteOffset: 4 + index, as: UInt8.self)
-            }
+            (output + outputCount).storeBytes(of: crc.littleEndian, as: UInt32.self)
+            (output + outputCount + 4).storeBytes(of: UInt32(truncatingIfNeeded: inputCount).littleEndian, as: UInt32.self)
             outputCount += 8
         }
         let member = [UInt8](UnsafeRawBufferPointer(start: output, count: outputCount))

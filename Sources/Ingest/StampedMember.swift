@@ -36,9 +36,10 @@ package enum StampedMember {
         return field
     }
 
-    /// The whole member header for `stamp`: no modification time, XFL 0, OS 255 (unknown).
+    /// The whole member header for `stamp`: `GzipMember.header` with the flags above.
     package static func header(_ stamp: SpoolChunkStamp) -> [UInt8] {
-        var header: [UInt8] = [0x1F, 0x8B, 8, flags, 0, 0, 0, 0, 0, 255]
+        var header = GzipMember.header
+        header[3] = flags
         append(UInt64(extraLength), bytes: 2, to: &header)
         header += extraField(stamp)
         let crc = header.withUnsafeBytes { headerCRC($0) }
