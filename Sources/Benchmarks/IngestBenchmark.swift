@@ -75,7 +75,7 @@ enum IngestBenchmark {
             eventLoopGroupProvider: .singleton,
             configuration: HTTPClient.Configuration(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: options.senders)))
         let bodies = BodyFactory(gzip: options.gzip)
-        let sequences = BodySequences()
+        let sequences = Counter()
         Progress.say(
             "ingest: \(options.senders) senders, 512 KiB batches, \(options.gzip ? "gzip" : "identity"), \(Int(options.seconds)) s per phase, the first three in \(options.rounds) rounds")
 
@@ -185,9 +185,10 @@ enum IngestBenchmark {
         }
     }
 
-    /// The sequence numbers of a run's bodies: each request of any phase takes the next, so no body is
-    /// sent twice and the spool never answers one as a repeat (which costs less than storing it).
-    final class BodySequences: Sendable {
+    /// Numbers handed out in order from 0, to any task: a run's body sequence numbers (each request of
+    /// any phase takes the next, so no body is sent twice and the spool never answers one as a repeat,
+    /// which costs less than storing it) and a paced phase's send slots.
+    final class Counter: Sendable {
         private let counter = Mutex(0)
 
         func next() -> Int {
@@ -201,7 +202,7 @@ enum IngestBenchmark {
     /// What the senders of one phase share.
     final class PhaseState: Sendable {
         let tally = Mutex(Tally())
-        let next = Mutex(0)
+        let slots = Counter()
     }
 
     struct Tally: Sendable {
@@ -217,23 +218,20 @@ enum IngestBenchmark {
     /// Senders post for `seconds`; with `pace`, all of them together send at most that many requests a
     /// second.
     static func phase(
-        url: String, seconds: Double, options: Options, bodies: BodyFactory, sequences: BodySequences, client: HTTPClient, pace: Double?
+        url: String, seconds: Double, options: Options, bodies: BodyFactory, sequences: Counter, client: HTTPClient, pace: Double?
     ) async throws -> PhaseSample {
         let shared = PhaseState()
         let cpuAtStart = IngestCostProfile.processCPUTime()
         let started = ContinuousClock.now
         let deadline = started + .milliseconds(Int(seconds * 1000))
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for sender in 0..<options.senders {
+            for _ in 0..<options.senders {
                 group.addTask { [shared] in
                     // One body buffer per format, reused from request to request (see `BodyFactory.fill`).
                     var buffers = [ByteBuffer(), ByteBuffer()]
                     while ContinuousClock.now < deadline {
                         if let pace {
-                            let slot = shared.next.withLock { value -> Int in
-                                defer { value += 1 }
-                                return value
-                            }
+                            let slot = shared.slots.next()
                             let due = started + .milliseconds(Int(Double(slot) / pace * 1000))
                             if due > deadline { break }
                             if due > ContinuousClock.now { try await Task.sleep(until: due, clock: .continuous) }
