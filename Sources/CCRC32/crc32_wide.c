@@ -3,7 +3,7 @@
 // Intel's "Fast CRC Computation for Generic Polynomials Using PCLMULQDQ Instruction": four 256-bit
 // accumulators, each two 16-byte blocks, are multiplied forward by x^1024 (two constants per lane, for
 // its low and high halves) and the next 128 bytes added; the eight blocks left are folded into one by
-// x^128, and the last block and any bytes after it go through zlib's `crc32`, which also takes inputs
+// x^128, and the last block and any bytes after it go through zlib's `crc32_z`, which also takes inputs
 // too short to fold and processors without the instruction.
 #include "crc32_wide.h"
 
@@ -59,7 +59,7 @@ CRC_WIDE_TARGET static uint32_t folded(uint32_t crc, const uint8_t *data, size_t
     // The folded block has the CRC the whole input had so far, taken from a register of zero.
     uint8_t last[16];
     _mm_storeu_si128((__m128i *)last, block);
-    return (uint32_t)crc32(crc32(0xFFFFFFFFu, last, 16), data, (uInt)length);
+    return (uint32_t)crc32_z(crc32(0xFFFFFFFFu, last, 16), data, length);
 }
 
 int crc32_wide_available(void) {
@@ -68,13 +68,13 @@ int crc32_wide_available(void) {
 
 uint32_t crc32_wide(uint32_t crc, const uint8_t *data, size_t length) {
     if (length >= 256 && crc32_wide_available()) return folded(crc, data, length);
-    return (uint32_t)crc32(crc, data, (uInt)length);
+    return (uint32_t)crc32_z(crc, data, length);
 }
 
 #else
 
 int crc32_wide_available(void) { return 0; }
 
-uint32_t crc32_wide(uint32_t crc, const uint8_t *data, size_t length) { return (uint32_t)crc32(crc, data, (uInt)length); }
+uint32_t crc32_wide(uint32_t crc, const uint8_t *data, size_t length) { return (uint32_t)crc32_z(crc, data, length); }
 
 #endif

@@ -6,7 +6,7 @@
 
 /// The gzip CRC-32 of `data` continued from `crc` (0 to start), as zlib's `crc32` gives it: folded with
 /// 256-bit carry-less multiplication where the processor has it (`crc32_wide_available`), by zlib's
-/// `crc32` otherwise and for inputs under 256 bytes.
+/// `crc32_z` otherwise and for inputs under 256 bytes.
 uint32_t crc32_wide(uint32_t crc, const uint8_t *data, size_t length);
 
 /// 1 when `crc32_wide` folds (AVX2 and VPCLMULQDQ).

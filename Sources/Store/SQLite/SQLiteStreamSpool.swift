@@ -51,7 +51,7 @@ public final class SQLiteStreamSpool: StreamSpool {
         }
 
         /// The longest a stamped commit goes without an fsync'd one after it. That fsync writes out the
-        /// log the commits since the last one added (about 10 MB a second at full rate): every second,
+        /// log the commits since the last one added (by estimate, about 10 MB a second at full rate): every second,
         /// it held the writer for 18 to 39 ms, which made the half-rate p99 about 20 ms; a tenth of a
         /// second makes it about 6 ms, with the same throughput.
         static let interval = Duration.milliseconds(100)
