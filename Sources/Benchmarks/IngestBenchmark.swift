@@ -12,12 +12,14 @@ import TestSupport
 /// `orchestrator-bench ingest`: the push receiver under load from sender-like clients.
 ///
 /// Senders POST 512 KiB batches of realistic ~590-byte lines (JSON_Array and JSON_Newline alternately,
-/// optionally gzip), each body unique, retrying on non-2xx. Four phases on the same in-process
+/// optionally gzip), each body unique, retrying on non-2xx. Five phases on the same in-process
 /// server and HTTP stack: a route that reads and discards bodies (the ceiling), one that also files,
-/// digests and compresses them but stores nothing (prepared), the durable receiver at full speed, and
-/// the durable receiver paced at half the rate it reached (acknowledgement latency). The first three
-/// take turns in rounds (each round in another order), so a slower minute of the shared machine falls
-/// on all three rather than on whichever ran then.
+/// digests and compresses them but stores nothing (prepared), one that prepares them, writes them to
+/// one file and answers after an `fdatasync` covering them (flushed: the floor of any durable route,
+/// `FlushFloorFile`), the durable receiver at full speed, and the durable receiver paced at half the
+/// rate it reached (acknowledgement latency). The first four take turns in rounds (each round in
+/// another order), so a slower minute of the shared machine falls on all four rather than on whichever
+/// ran then.
 /// MB are 10^6 bytes of log data as sent, before compression.
 enum IngestBenchmark {
     struct Options {
@@ -25,7 +27,7 @@ enum IngestBenchmark {
         var seconds = 8.0
         var senders = 8
         var gzip = false
-        /// Rounds the first three phases' `seconds` are split into.
+        /// Rounds the first four phases' `seconds` are split into.
         var rounds = 4
     }
 
@@ -54,6 +56,7 @@ enum IngestBenchmark {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try SQLiteJobStore(path: directory + "/orchestrator.sqlite")
         let spool = try SQLiteStreamSpool(store: store, directory: directory + "/stream", encode: GzipMember.compress, readStamps: StampedMember.read)
+        let floor = try FlushFloorFile(path: directory + "/flushed.bin")
         var configuration = IngestConfiguration()
         configuration.port = 0
         configuration.spoolQuotaBytes = 1 << 40
@@ -63,7 +66,9 @@ enum IngestBenchmark {
         logger.logLevel = .warning
         let receiver = IngestReceiver(configuration: configuration, spool: spool, clock: SystemWallClock(), logger: logger)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let server = IngestServer(configuration: configuration, receiver: receiver, logger: logger, discardPath: "/discard", preparePath: "/prepare") { port in
+        let server = IngestServer(configuration: configuration, receiver: receiver, logger: logger, discardPath: "/discard", preparePath: "/prepare",
+            flushRoute: IngestServer.FlushRoute(path: "/flush", write: floor.write)
+        ) { port in
             continuation.yield(port)
             continuation.finish()
         }
@@ -77,10 +82,11 @@ enum IngestBenchmark {
         let bodies = BodyFactory(gzip: options.gzip)
         let sequences = Counter()
         Progress.say(
-            "ingest: \(options.senders) senders, 512 KiB batches, \(options.gzip ? "gzip" : "identity"), \(Int(options.seconds)) s per phase, the first three in \(options.rounds) rounds")
+            "ingest: \(options.senders) senders, 512 KiB batches, \(options.gzip ? "gzip" : "identity"), \(Int(options.seconds)) s per phase, the first four in \(options.rounds) rounds")
 
-        // The ceiling, prepared and durable phases in turns: round r starts with phase r mod 3.
-        let routes = ["/discard", "/prepare", "/logs/bench.example"]
+        // The ceiling, prepared, flushed and durable phases in turns: round r starts with phase r mod 4.
+        let names = ["ceiling", "prepared", "flushed", "durable"]
+        let routes = ["/discard", "/prepare", "/flush", "/logs/bench.example"]
         var samples = [PhaseSample](repeating: PhaseSample(), count: routes.count)
         var roundRatios: [Double] = []
         for round in 0..<options.rounds {
@@ -93,13 +99,14 @@ enum IngestBenchmark {
                 samples[index].add(turns[index])
                 let turn = turns[index].result
                 Progress.say(
-                    "ingest: round \(round + 1), \(["ceiling", "prepared", "durable"][index]): \(format(turn.megabytesPerSecond)) MB/s, \(format(turn.cpuNanosecondsPerByte)) ns CPU per byte on \(format(turn.cores)) cores")
+                    "ingest: round \(round + 1), \(names[index]): \(format(turn.megabytesPerSecond)) MB/s, \(format(turn.cpuNanosecondsPerByte)) ns CPU per byte on \(format(turn.cores)) cores")
             }
-            roundRatios.append(round2(turns[2].result.megabytesPerSecond / max(turns[0].result.megabytesPerSecond, 0.001)))
+            roundRatios.append(round2(turns[3].result.megabytesPerSecond / max(turns[0].result.megabytesPerSecond, 0.001)))
         }
-        let (ceiling, prepared, full) = (samples[0].result, samples[1].result, samples[2].result)
+        let (ceiling, prepared, flushed, full) = (samples[0].result, samples[1].result, samples[2].result, samples[3].result)
         Progress.say("ingest: ceiling (read and discard): \(format(ceiling.megabytesPerSecond)) MB/s, \(format(ceiling.cpuNanosecondsPerByte)) ns CPU per byte on \(format(ceiling.cores)) cores")
         Progress.say("ingest: prepared, not stored (filing, digest, compression): \(format(prepared.megabytesPerSecond)) MB/s, \(format(prepared.cpuNanosecondsPerByte)) ns CPU per byte on \(format(prepared.cores)) cores")
+        Progress.say("ingest: flushed, not indexed (prepared, one file, group fdatasync): \(format(flushed.megabytesPerSecond)) MB/s, \(format(flushed.cpuNanosecondsPerByte)) ns CPU per byte on \(format(flushed.cores)) cores")
         Progress.say("ingest: durable at full speed: \(format(full.megabytesPerSecond)) MB/s, \(Int(full.linesPerSecond)) lines/s, p50 \(format(full.p50)) ms, p99 \(format(full.p99)) ms, \(format(full.cpuNanosecondsPerByte)) ns CPU per byte on \(format(full.cores)) cores")
         let halfSample = try await phase(
             url: "http://127.0.0.1:\(port)/logs/bench.example", seconds: options.seconds, options: options, bodies: bodies, sequences: sequences,
@@ -121,6 +128,7 @@ enum IngestBenchmark {
         await group.triggerGracefulShutdown()
         _ = try? await serverTask.value
         spool.close()
+        floor.close()
         try store.close()
         let report: [String: Any] = [
             "benchmark": "ingest", "senders": options.senders, "gzip": options.gzip, "seconds_per_phase": options.seconds, "rounds": options.rounds,
@@ -130,14 +138,19 @@ enum IngestBenchmark {
             "half_rate_mb_per_second": round2(half.megabytesPerSecond),
             "ceiling_mb_per_second": round2(ceiling.megabytesPerSecond),
             "prepared_mb_per_second": round2(prepared.megabytesPerSecond),
+            "flushed_mb_per_second": round2(flushed.megabytesPerSecond),
+            "flushed_ratio": round2(flushed.megabytesPerSecond / max(ceiling.megabytesPerSecond, 0.001)),
             "ratio": round2(full.megabytesPerSecond / max(ceiling.megabytesPerSecond, 0.001)),
             "round_ratios": roundRatios,
-            "retried_requests": full.retries + half.retries, "repeated_requests": samples[2].tally.repeated + halfSample.tally.repeated,
+            "retried_requests": full.retries + half.retries, "repeated_requests": samples[3].tally.repeated + halfSample.tally.repeated,
             "spool_line_bytes": spoolBytes, "spool_file_bytes": fileBytes,
             "phase_cpu_ns_per_byte": [
-                "ceiling": round2(ceiling.cpuNanosecondsPerByte), "prepared": round2(prepared.cpuNanosecondsPerByte), "durable": round2(full.cpuNanosecondsPerByte),
+                "ceiling": round2(ceiling.cpuNanosecondsPerByte), "prepared": round2(prepared.cpuNanosecondsPerByte), "flushed": round2(flushed.cpuNanosecondsPerByte),
+                "durable": round2(full.cpuNanosecondsPerByte),
             ],
-            "phase_cpu_cores": ["ceiling": round2(ceiling.cores), "prepared": round2(prepared.cores), "durable": round2(full.cores)],
+            "phase_cpu_cores": [
+                "ceiling": round2(ceiling.cores), "prepared": round2(prepared.cores), "flushed": round2(flushed.cores), "durable": round2(full.cores),
+            ],
             "step_cpu_ns_per_byte": costs.nanosecondsPerByte, "step_deflated_bytes": costs.deflatedBytes,
         ]
         let json = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])

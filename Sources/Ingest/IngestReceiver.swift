@@ -152,6 +152,26 @@ public final class IngestReceiver: Sendable {
         }
     }
 
+    /// Files, digests and compresses the body collected in `sent` as `accept` would, and hands the
+    /// compressed chunks to `write` instead of the spool, answering 200 once it returns: the benchmark's
+    /// floor of a durable route (see `IngestServer`'s `flushRoute`).
+    func prepareAndWrite(
+        body sent: BodyBuffer, gzip: Bool, endpoint: IngestEndpoint, write: @Sendable ([SpoolChunk]) async throws -> Void
+    ) async -> IngestReply {
+        let now = clock.now
+        switch sent.withBytes({ prepare(sent: $0, gzip: gzip, endpoint: endpoint, now: now) }) {
+        case .ready(let prepared):
+            do {
+                try await write(prepared.append.chunks)
+            } catch {
+                return .error(503, "the write failed")
+            }
+            return IngestReply(status: 200, body: "{\"written\":\(prepared.filed.acceptedLines)}")
+        case .refused(let reply):
+            return reply
+        }
+    }
+
     /// A body filed, digested and compressed, or the reply refusing it.
     private enum Preparation {
         case ready(Prepared)

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
+import JobModel
 import Logging
 import NIOCore
 import NIOSSL
@@ -17,23 +18,38 @@ public struct IngestServer: Service {
     private let logger: Logger
     private let discardPath: String?
     private let preparePath: String?
+    private let flushRoute: FlushRoute?
     private let onListening: @Sendable (Int) async -> Void
     /// Bodies are collected into these, reused from request to request (`BodyBuffer`).
     private let bodyBuffers = ReusePool { BodyBuffer() }
 
+    /// A benchmark route that prepares bodies as the first endpoint would and hands their compressed
+    /// chunks to `write` instead of the spool, answering once `write` returns.
+    public struct FlushRoute: Sendable {
+        public var path: String
+        public var write: @Sendable ([SpoolChunk]) async throws -> Void
+
+        public init(path: String, write: @escaping @Sendable ([SpoolChunk]) async throws -> Void) {
+            self.path = path
+            self.write = write
+        }
+    }
+
     /// Creates the server. `discardPath`, when set, adds a route that reads and discards bodies on the
     /// same stack (the benchmark's ceiling); `preparePath` one that reads bodies and prepares them as
     /// the first endpoint would (filing, digest, compression) but stores nothing (the benchmark's
-    /// measure of the durable route without the spool). `onListening` is given the bound port.
+    /// measure of the durable route without the spool); `flushRoute` one that prepares them and writes
+    /// them its own way (the benchmark's floor of a durable route). `onListening` is given the bound port.
     public init(
         configuration: IngestConfiguration, receiver: IngestReceiver, logger: Logger, discardPath: String? = nil, preparePath: String? = nil,
-        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+        flushRoute: FlushRoute? = nil, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
         self.configuration = configuration
         self.receiver = receiver
         self.logger = logger
         self.discardPath = discardPath
         self.preparePath = preparePath
+        self.flushRoute = flushRoute
         self.onListening = onListening
     }
 
@@ -87,6 +103,16 @@ public struct IngestServer: Service {
                 let reply = try await Self.withBodyBuffer(from: bodyBuffers) { body in
                     try await Self.readBody(request, maxBody: maxBody, into: body)
                     return receiver.prepareWithoutStoring(body: body, gzip: Self.contentEncoding(request).hasSuffix("gzip"), endpoint: endpoint)
+                }
+                return Self.response(reply)
+            }
+        }
+        if let flushRoute, let endpoint = configuration.endpoints.first {
+            router.post(RouterPath(flushRoute.path)) { request, _ -> Response in
+                let reply = try await Self.withBodyBuffer(from: bodyBuffers) { body in
+                    try await Self.readBody(request, maxBody: maxBody, into: body)
+                    return await receiver.prepareAndWrite(
+                        body: body, gzip: Self.contentEncoding(request).hasSuffix("gzip"), endpoint: endpoint, write: flushRoute.write)
                 }
                 return Self.response(reply)
             }
