@@ -28,8 +28,7 @@ struct TransportTests {
         openssl.standardOutput = FileHandle.nullDevice
         openssl.standardError = FileHandle.nullDevice
         try openssl.run()
-        openssl.waitUntilExit()
-        try #require(openssl.terminationStatus == 0)
+        try #require(openssl.waitForExit() == 0)
         let bed = try await IngestTestBed { configuration in
             configuration.tlsCertificate = certificate
             configuration.tlsKey = key

@@ -1,6 +1,7 @@
 import Foundation
 import Store
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -48,8 +49,8 @@ enum Binary {
         func wait() -> Output {
             let stdout = out.fileHandleForReading.readDataToEndOfFile()
             let stderr = err.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+            let status = process.waitForExit()
+            return Output(status: status, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
         }
     }
 
@@ -90,12 +91,11 @@ enum Binary {
 }
 
 extension Process {
-    /// Sends `signal` and waits for the process to exit; returns its status.
+    /// Sends `signal` and waits for the process to exit; returns its status (`waitForExit`).
     @discardableResult
     func stop(with signal: Int32) -> Int32 {
-        if isRunning { kill(processIdentifier, signal) }
-        waitUntilExit()
-        return terminationStatus
+        if !hasExited { kill(processIdentifier, signal) }
+        return waitForExit()
     }
 }
 
@@ -160,7 +160,7 @@ final class ServiceSandbox {
     /// starts the log afresh, so the line is this process's.
     func waitUntilReady(_ service: Process, timeout: TimeInterval = 30) async throws {
         try await waitUntil(timeout: timeout, "the service ready") {
-            guard service.isRunning else { throw HarnessError("the service exited with \(service.terminationStatus)\n\(logTail)") }
+            guard !service.hasExited else { throw HarnessError("the service exited with \(service.waitForExit())\n\(logTail)") }
             return ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("service ready")
         }
     }

@@ -3,6 +3,7 @@ import Core
 import Foundation
 import Store
 import Testing
+import TestSupport
 
 /// The real binary against `simulate-cdn`, both on one clock running 360 times faster than real time:
 /// two hours without the CDN API, then two hours without the sink, an hour later an hour of downloads
@@ -52,7 +53,7 @@ struct ChaosTests {
                     try FileManager.default.moveItem(atPath: aside, toPath: sandbox.bucket.path)
                     sinkDown = false
                 }
-                guard service?.isRunning == true else { throw HarnessError("the service exited\n\(sandbox.logTail)") }
+                guard let service, !service.hasExited else { throw HarnessError("the service exited\n\(sandbox.logTail)") }
                 try await Task.sleep(for: .milliseconds(20))
             }
             let store = try sandbox.store()

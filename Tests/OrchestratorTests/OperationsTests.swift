@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Store
 import Testing
+import TestSupport
 
 /// Operating the real binary: the metrics and health endpoints, and stopping it with signals.
 extension EndToEndTests {
@@ -135,7 +136,7 @@ struct OperationsTests {
             // Ask both endpoints until the process is gone; a refused connection is -1.
             var health: [Int] = []
             var readiness: [(Int, String)] = []
-            while service.isRunning {
+            while !service.hasExited {
                 for path in ["/healthz", "/readyz"] {
                     let answer: (Int, String)
                     do {
@@ -148,8 +149,7 @@ struct OperationsTests {
                 }
                 try await Task.sleep(for: .milliseconds(100))
             }
-            service.waitUntilExit()
-            #expect(service.terminationStatus == 0, "\(sandbox.logTail)")
+            #expect(service.waitForExit() == 0, "\(sandbox.logTail)")
             #expect(health.first == 200, "/healthz after the signal: \(health)")
             #expect(health.filter { $0 == 200 }.count >= 3, "/healthz answered through the grace period: \(health)")
             #expect(readiness.contains { $0.0 == 503 && $0.1.contains("stopping") }, "/readyz after the signal: \(readiness)")

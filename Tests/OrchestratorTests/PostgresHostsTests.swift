@@ -71,7 +71,7 @@ struct PostgresHostsTests {
             }
             for host in hosts {
                 try await waitUntil(timeout: 60, "a host ready") {
-                    guard host.process.isRunning else { throw HarnessError("a host exited with \(host.process.terminationStatus)\n\(Self.tail(host.log))") }
+                    guard !host.process.hasExited else { throw HarnessError("a host exited with \(host.process.waitForExit())\n\(Self.tail(host.log))") }
                     return ((try? String(contentsOf: host.log, encoding: .utf8)) ?? "").contains("service ready")
                 }
             }
@@ -97,8 +97,8 @@ struct PostgresHostsTests {
             }
 
             try await waitUntil(timeout: 240, "every window done by the two hosts left") {
-                for host in hosts.dropFirst() where !host.process.isRunning {
-                    throw HarnessError("a surviving host exited with \(host.process.terminationStatus)\n\(Self.tail(host.log))")
+                for host in hosts.dropFirst() where host.process.hasExited {
+                    throw HarnessError("a surviving host exited with \(host.process.waitForExit())\n\(Self.tail(host.log))")
                 }
                 return try await store.status(recentFailureLimit: 0).totals.done == expected
             }
@@ -136,7 +136,7 @@ struct PostgresHostsTests {
             }
             store.close()
         } catch {
-            for host in hosts where host.process.isRunning { host.process.stop(with: SIGKILL) }
+            for host in hosts where !host.process.hasExited { host.process.stop(with: SIGKILL) }
             watcher?.close()
             try? await simulator.stop()
             Issue.record("\(error)\n\(hosts.map { Self.tail($0.log) }.joined(separator: "\n---\n"))")

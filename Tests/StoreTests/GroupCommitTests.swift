@@ -15,10 +15,13 @@ struct GroupCommitTests {
         let commit = temporary.store.groupCommit
         try await temporary.store.pool.write { db in try db.execute(sql: "CREATE TABLE marks (name TEXT NOT NULL)") }
         // The first change holds the writer until the next two wait together, so those two share a batch.
+        // It blocks on a semaphore that the test releases, never on the other changes: the two need a
+        // thread of the cooperative pool to queue, and tests run in parallel on as few as there are cores.
+        let release = DispatchSemaphore(value: 0)
         let (started, startedContinuation) = AsyncStream.makeStream(of: Void.self)
         async let first = commit.perform { db in
             startedContinuation.yield()
-            while commit.waitingCount < 2 { sched_yield() }
+            release.wait()
             try db.execute(sql: "INSERT INTO marks (name) VALUES ('first')")
             return true
         }
@@ -31,6 +34,10 @@ struct GroupCommitTests {
             try db.execute(sql: "INSERT INTO marks (name) VALUES ('good')")
             return true
         }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while commit.waitingCount < 2 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(1)) }
+        #expect(commit.waitingCount == 2, "the two changes queued behind the first")
+        release.signal()
         #expect(try await first)
         let failed: Bool
         do {

@@ -71,11 +71,11 @@ public final class RcloneS3Server {
             if let port = port(inLog: text), canConnect(port: port) {
                 return RcloneS3Server(endpoint: "http://127.0.0.1:\(port)", root: root, process: process)
             }
-            guard process.isRunning else { break }
+            guard !process.hasExited else { break }
             try await Task.sleep(for: .milliseconds(20))
         }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        if !process.hasExited { kill(process.processIdentifier, SIGKILL) }
+        process.waitForExit()
         let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         try? FileManager.default.removeItem(atPath: root)
         throw RcloneUnavailable(log: text)
@@ -83,8 +83,8 @@ public final class RcloneS3Server {
 
     /// Stops rclone (SIGTERM, then waits for it) and removes the served directory.
     public func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
-        process.waitUntilExit()
+        if !process.hasExited { kill(process.processIdentifier, SIGTERM) }
+        process.waitForExit()
         try? FileManager.default.removeItem(atPath: root)
     }
 
