@@ -1,6 +1,5 @@
 import Core
 import Dispatch
-import Glibc
 import JobModel
 import Synchronization
 
@@ -75,6 +74,6 @@ final class FlushFloorFile: Sendable {
     }
 
     func close() {
-        Glibc.close(descriptor)
+        try? FileIO.closeDescriptor(descriptor, path: path)
     }
 }
